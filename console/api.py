@@ -1,0 +1,53 @@
+"""The JSON API at ``/api/v2/``: one NinjaAPI, a router per app, one error vocabulary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from artifacts.api import router as artifacts_router
+from console.auth import API_AUTH
+from console.errors import BerthError, Conflict, Invalid
+from repositories.api import router as repositories_router
+
+api = NinjaAPI(
+    title="Berth API",
+    version="2",
+    description="Artifact registry and workload console. Authenticate with "
+    "`Authorization: Bearer <api key>` (create one with `manage.py createapikey`).",
+    auth=API_AUTH,
+    urls_namespace="api",
+)
+api.add_router("", artifacts_router)
+api.add_router("", repositories_router)
+
+
+@api.exception_handler(BerthError)
+def domain_error(request: HttpRequest, exc: BerthError) -> HttpResponse:
+    body: dict[str, Any] = {"detail": exc.detail}
+    if isinstance(exc, Invalid):
+        body["detail"] = [
+            {"loc": ["body", *p.loc], "msg": p.msg, "type": p.type} for p in exc.problems
+        ]
+    if isinstance(exc, Conflict):
+        body["code"] = exc.code
+    return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(ValidationError)
+def schema_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """Ninja's own checks (query, path, JSON shape) in the same body as the domain's."""
+    problems = []
+    for error in exc.errors:
+        loc = list(error["loc"])
+        # Ninja names the body parameter in the path (``body.payload.name``); the caller
+        # sent no such level.
+        if loc[:1] == ["body"] and len(loc) > 1 and loc[1] == "payload":
+            del loc[1]
+        if loc[:1] == ["query"] and len(loc) > 1 and loc[1] == "query":
+            del loc[1]
+        problems.append({"loc": loc, "msg": error["msg"], "type": error["type"]})
+    return api.create_response(request, {"detail": problems}, status=422)

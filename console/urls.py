@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from console.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v2/", api.urls),
+    path("", include("console.pages")),
+]

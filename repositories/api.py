@@ -1,0 +1,75 @@
+"""``/api/v2/artifactRepositories``: parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router
+
+from artifacts.schemas import ArtifactOut
+from console.listing import envelope
+from console.permissions import PageRights, rights
+from console.schemas import Envelope, ErrorOut
+from repositories import selectors, services
+from repositories.schemas import (
+    RepositoryListQuery,
+    RepositoryOut,
+    RepositoryPatch,
+    VersionListQuery,
+)
+
+router = Router(tags=["artifact repositories"], by_alias=True)
+ERRORS: dict[int, Any] = dict.fromkeys((401, 403, 404, 409, 422), ErrorOut)
+
+
+@router.get("/artifactRepositories", response={200: Envelope[RepositoryOut], **ERRORS})
+def list_repositories(request: HttpRequest, query: Query[RepositoryListQuery]) -> dict[str, Any]:
+    def serialize(rows: Any) -> list[RepositoryOut]:
+        page_rights = PageRights(request.user, rows)
+        return [RepositoryOut.of(r, page_rights.of(r)) for r in rows]
+
+    repositories = selectors.repository_list(user=request.user, query=query)
+    return envelope(request, repositories, query, serialize)
+
+
+@router.get("/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERRORS})
+def get_repository(request: HttpRequest, repository_id: str) -> RepositoryOut:
+    repository = selectors.repository_get(user=request.user, repository_id=repository_id)
+    return RepositoryOut.of(repository, rights(request.user, repository))
+
+
+@router.patch("/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERRORS})
+def update_repository(
+    request: HttpRequest, repository_id: str, payload: RepositoryPatch
+) -> RepositoryOut:
+    services.repository_update(
+        actor=request.user,
+        repository_id=repository_id,
+        data=payload.sent(),
+    )
+    return get_repository(request, repository_id)
+
+
+@router.delete("/artifactRepositories/{repository_id}", response={204: None, **ERRORS})
+def delete_repository(request: HttpRequest, repository_id: str) -> HttpResponse:
+    services.repository_delete(actor=request.user, repository_id=repository_id)
+    return HttpResponse(status=204)
+
+
+@router.get(
+    "/artifactRepositories/{repository_id}/versions",
+    response={200: Envelope[ArtifactOut], **ERRORS},
+)
+def list_versions(
+    request: HttpRequest, repository_id: str, query: Query[VersionListQuery]
+) -> dict[str, Any]:
+    versions = selectors.repository_versions(
+        user=request.user, repository_id=repository_id, query=query
+    )
+
+    def serialize(rows: Any) -> list[ArtifactOut]:
+        page_rights = PageRights(request.user, rows)
+        return [ArtifactOut.of(a, page_rights.of(a)) for a in rows]
+
+    return envelope(request, versions, query, serialize)

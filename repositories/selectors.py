@@ -1,0 +1,52 @@
+"""Reads of repositories, permission-filtered, with counts computed in the same query."""
+
+from __future__ import annotations
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from artifacts.constants import ArtifactStatus
+from artifacts.models import Artifact
+from console.listing import ordered, searched
+from console.permissions import Action, Actor, get_for_user, visible
+from repositories.models import ArtifactRepository
+from repositories.schemas import RepositoryListQuery, VersionListQuery
+
+
+def _repositories() -> QuerySet[ArtifactRepository]:
+    # A correlated subquery rather than a JOIN + GROUP BY, so the permission filter and
+    # the page limit apply before any counting.
+    counts = (
+        Artifact.objects.filter(repository=OuterRef("pk"))
+        .order_by()
+        .values("repository")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return ArtifactRepository.objects.select_related("creator").annotate(
+        num_artifacts=Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+    )
+
+
+def repository_list(*, user: Actor, query: RepositoryListQuery) -> QuerySet[ArtifactRepository]:
+    repositories = visible(user, _repositories())
+    if query.type:
+        repositories = repositories.filter(type=query.type)
+    if query.created_by:
+        repositories = repositories.filter(creator__username=query.created_by)
+    return ordered(searched(repositories, query.search), query)
+
+
+def repository_get(*, user: Actor, repository_id: str) -> ArtifactRepository:
+    return get_for_user(user, _repositories(), Action.VIEW, pk=repository_id)
+
+
+def repository_versions(
+    *, user: Actor, repository_id: str, query: VersionListQuery
+) -> QuerySet[Artifact]:
+    """The repository's locked artifacts (404 when the repository is not visible)."""
+    repository = repository_get(user=user, repository_id=repository_id)
+    versions = Artifact.objects.select_related("creator", "locked_by").filter(
+        repository=repository, status=ArtifactStatus.LOCKED
+    )
+    return ordered(searched(versions, query.search), query)

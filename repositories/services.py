@@ -1,0 +1,83 @@
+"""Writes to artifact repositories. Every interface calls these; none writes rows itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+
+from artifacts.constants import ArtifactStatus
+from artifacts.validators import field_problems, tags_normalized
+from console.errors import Conflict, Invalid
+from console.permissions import Action, Actor, get_for_user
+from console.services import unknown_fields
+from console.sharing import Role, grant_role
+from repositories.models import ArtifactRepository
+
+REPOSITORY_PATCH_FIELDS = ("name", "description", "tags")
+
+
+def repository_open(
+    *, actor: User, repository_id: str, name: str, artifact_type: str
+) -> ArtifactRepository:
+    """Create a repository for a new artifact; its creator becomes OWNER.
+
+    Called inside the artifact's transaction. Two callers racing for the same new id
+    cannot both win: the primary key decides, and the loser gets a conflict.
+    """
+    try:
+        with transaction.atomic():
+            repository = ArtifactRepository.objects.create(
+                id=repository_id, name=name, type=artifact_type, creator=actor
+            )
+    except IntegrityError:
+        raise Conflict(
+            "A repository with this id was created at the same moment; try again.",
+            code="repository_id_taken",
+        ) from None
+    grant_role(repository, actor, Role.OWNER)
+    return repository
+
+
+def repository_update(
+    *, actor: Actor, repository_id: str, data: Mapping[str, Any]
+) -> ArtifactRepository:
+    """Rename, describe or tag a repository (OWNER or EDITOR)."""
+    repository = get_for_user(
+        actor, ArtifactRepository.objects.all(), Action.EDIT, pk=repository_id
+    )
+    problems = unknown_fields(data, REPOSITORY_PATCH_FIELDS) + field_problems(
+        {k: v for k, v in data.items() if k in REPOSITORY_PATCH_FIELDS}
+    )
+    if problems:
+        raise Invalid(problems)
+    with transaction.atomic():
+        repository = ArtifactRepository.objects.select_for_update().get(pk=repository.pk)
+        if "name" in data:
+            repository.name = data["name"].strip()
+        if "description" in data:
+            repository.description = data["description"]
+        if "tags" in data:
+            repository.tags = tags_normalized(data["tags"])
+        repository.save()
+    return repository
+
+
+def repository_delete(*, actor: Actor, repository_id: str) -> None:
+    """Delete a repository and its drafts (OWNER). Locked versions are permanent: 409."""
+    repository = get_for_user(
+        actor, ArtifactRepository.objects.all(), Action.DELETE, pk=repository_id
+    )
+    with transaction.atomic():
+        # Lock the row so a concurrent lock of one of its drafts waits for us (or we for it).
+        repository = ArtifactRepository.objects.select_for_update().get(pk=repository.pk)
+        locked = repository.artifacts.filter(status=ArtifactStatus.LOCKED).count()
+        if locked:
+            raise Conflict(
+                f"The repository holds {locked} locked version(s), which are permanent; "
+                "it cannot be deleted.",
+                code="repository_has_versions",
+            )
+        repository.delete()

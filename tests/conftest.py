@@ -1,0 +1,139 @@
+"""Fixtures shared by the whole suite: personas, API clients, artifact bodies."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from console.auth import api_key_create
+
+ARTIFACTS = "/api/v2/artifacts"
+REPOSITORIES = "/api/v2/artifactRepositories"
+
+
+def primary_container(**overrides: Any) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "web",
+        "primary": True,
+        "imageUri": "registry.example.com/team/web:1.0",
+        "port": 8080,
+        "readinessProbe": {"path": "/ready"},
+    }
+    container.update(overrides)
+    return container
+
+
+def sidecar_container(**overrides: Any) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "proxy",
+        "primary": False,
+        "imageUri": "registry.example.com/team/proxy:2.0",
+    }
+    container.update(overrides)
+    return container
+
+
+def artifact_body(**overrides: Any) -> dict[str, Any]:
+    """A valid two-container service artifact (primary + sidecar)."""
+    body: dict[str, Any] = {
+        "name": "web-service",
+        "description": "A web service with a proxy sidecar",
+        "type": "service",
+        "spec": {
+            "containerGroups": [
+                {"name": "default", "containers": [primary_container(), sidecar_container()]}
+            ]
+        },
+    }
+    body.update(overrides)
+    return copy.deepcopy(body)
+
+
+class ApiClient:
+    """A JSON client that authenticates with a real API key, as scripts do."""
+
+    def __init__(self, user: User | None) -> None:
+        self.user = user
+        self.client = Client()
+        self.headers: dict[str, str] = {}
+        if user is not None:
+            _, secret = api_key_create(actor=user, name="tests")
+            self.headers["Authorization"] = f"Bearer {secret}"
+
+    def _send(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        kwargs: dict[str, Any] = {"headers": self.headers}
+        if body is not None:
+            kwargs["data"] = json.dumps(body)
+            kwargs["content_type"] = "application/json"
+        if params:
+            kwargs["query_params"] = params
+        return getattr(self.client, method)(path, **kwargs)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._send("get", path, **params)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self._send("post", path, body if body is not None else {})
+
+    def put(self, path: str, body: Any) -> Any:
+        return self._send("put", path, body)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self._send("patch", path, body)
+
+    def delete(self, path: str) -> Any:
+        return self._send("delete", path)
+
+    def create_artifact(self, **overrides: Any) -> dict[str, Any]:
+        response = self.post(ARTIFACTS, artifact_body(**overrides))
+        assert response.status_code == 201, response.content
+        return response.json()
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., User]:
+    def make(username: str, **extra: Any) -> User:
+        return User.objects.create_user(username=username, password="pw-" + username, **extra)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user: Callable[..., User]) -> User:
+    return make_user("olga")
+
+
+@pytest.fixture
+def stranger(make_user: Callable[..., User]) -> User:
+    return make_user("sam")
+
+
+@pytest.fixture
+def staff(make_user: Callable[..., User]) -> User:
+    return make_user("stella", is_staff=True)
+
+
+@pytest.fixture
+def api(owner: User) -> ApiClient:
+    return ApiClient(owner)
+
+
+@pytest.fixture
+def stranger_api(stranger: User) -> ApiClient:
+    return ApiClient(stranger)
+
+
+@pytest.fixture
+def staff_api(staff: User) -> ApiClient:
+    return ApiClient(staff)
+
+
+@pytest.fixture
+def anonymous_api(db: Any) -> ApiClient:
+    return ApiClient(None)
