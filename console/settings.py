@@ -52,6 +52,8 @@ def sqlite_database(path: Path) -> dict[str, Any]:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
         "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        # A file, not memory, so tests that use several threads share one test database.
+        "TEST": {"NAME": str(path.with_name(f"test-{path.name}"))},
     }
 
 
@@ -147,10 +149,14 @@ STATIC_ROOT = VAR_DIR / "static"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery"
+    # kombu's file-system transport does not create its folders.
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"

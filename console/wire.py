@@ -60,9 +60,29 @@ class DomainCheckedBody(WireModel):
 
 def documented_as(type_: Any) -> Any:
     """A stored JSON value rendered as is, documented as ``type_``."""
-    schema = TypeAdapter(type_).json_schema(ref_template=COMPONENT_REF, by_alias=True)
-    schema.pop("$defs", None)
-    return Annotated[dict[str, Any], WithJsonSchema(schema)]
+    return Annotated[dict[str, Any], WithJsonSchema(_inline_schema(type_))]
+
+
+def _inline_schema(type_: Any) -> dict[str, Any]:
+    """``type_``'s JSON schema with its definitions written in place.
+
+    A self-contained schema can sit inside another model's schema without references
+    that the outer document would have to resolve. Berth's bodies are not recursive.
+    """
+    schema = TypeAdapter(type_).json_schema(by_alias=True)
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(schema)
 
 
 def checked_by_domain(type_: Any) -> Any:
@@ -73,9 +93,4 @@ def checked_by_domain(type_: Any) -> Any:
     hide the others. ``type_``'s own schema (a component of the API document) tells
     callers what is expected.
     """
-    schema = TypeAdapter(type_).json_schema(ref_template=COMPONENT_REF, by_alias=True)
-    schema.pop("$defs", None)
-    return Annotated[Any, WithJsonSchema(schema)]
-
-
-COMPONENT_REF = "#/components/schemas/{model}"
+    return Annotated[Any, WithJsonSchema(_inline_schema(type_))]
