@@ -10,8 +10,11 @@ from ninja import Query, Router, Status
 from artifacts import selectors, services
 from artifacts.schemas import ArtifactIn, ArtifactListQuery, ArtifactOut, ArtifactPatch, CloneIn
 from console.listing import envelope
-from console.permissions import PageRights, rights
+from console.permissions import Action, Audience, PageRights, rights, route_permission
 from console.schemas import Envelope, ErrorOut
+from console.sharing_api import SharedRoleOut, SharedRolesPatch, SharedRolesQuery, shared_roles_page
+from repositories.selectors import repository_grants
+from repositories.services import repository_share
 
 router = Router(tags=["artifacts"], by_alias=True)
 ERRORS: dict[int, Any] = dict.fromkeys((401, 403, 404, 409, 422), ErrorOut)
@@ -22,6 +25,7 @@ def _one(request: HttpRequest, artifact: Any) -> ArtifactOut:
 
 
 @router.get("/artifacts", response={200: Envelope[ArtifactOut], **ERRORS})
+@route_permission(Audience.SIGNED_IN)
 def list_artifacts(request: HttpRequest, query: Query[ArtifactListQuery]) -> dict[str, Any]:
     def serialize(rows: Any) -> list[ArtifactOut]:
         page_rights = PageRights(request.user, rows)
@@ -33,6 +37,7 @@ def list_artifacts(request: HttpRequest, query: Query[ArtifactListQuery]) -> dic
 
 
 @router.post("/artifacts", response={201: ArtifactOut, **ERRORS})
+@route_permission(Audience.SIGNED_IN)
 def create_artifact(request: HttpRequest, payload: ArtifactIn) -> Status[ArtifactOut]:
     artifact = services.artifact_create(actor=request.user, data=payload.sent())
     return Status(
@@ -41,29 +46,34 @@ def create_artifact(request: HttpRequest, payload: ArtifactIn) -> Status[Artifac
 
 
 @router.get("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS})
+@route_permission(Action.VIEW, on="artifact")
 def get_artifact(request: HttpRequest, artifact_id: str) -> ArtifactOut:
     return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
 
 
 @router.put("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS})
+@route_permission(Action.EDIT, on="artifact")
 def replace_artifact(request: HttpRequest, artifact_id: str, payload: ArtifactIn) -> ArtifactOut:
     services.artifact_replace(actor=request.user, artifact_id=artifact_id, data=payload.sent())
     return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
 
 
 @router.patch("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS})
+@route_permission(Action.EDIT, on="artifact")
 def update_artifact(request: HttpRequest, artifact_id: str, payload: ArtifactPatch) -> ArtifactOut:
     services.artifact_update(actor=request.user, artifact_id=artifact_id, data=payload.sent())
     return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
 
 
 @router.delete("/artifacts/{artifact_id}", response={204: None, **ERRORS})
+@route_permission(Action.EDIT, on="artifact")
 def delete_artifact(request: HttpRequest, artifact_id: str) -> HttpResponse:
     services.artifact_delete(actor=request.user, artifact_id=artifact_id)
     return HttpResponse(status=204)
 
 
 @router.post("/artifacts/{artifact_id}/clone", response={201: ArtifactOut, **ERRORS})
+@route_permission(Action.EDIT, on="artifact")
 def clone_artifact(request: HttpRequest, artifact_id: str, payload: CloneIn) -> Status[ArtifactOut]:
     clone = services.artifact_clone(
         actor=request.user, artifact_id=artifact_id, data=payload.sent()
@@ -71,3 +81,26 @@ def clone_artifact(request: HttpRequest, artifact_id: str, payload: CloneIn) -> 
     return Status(
         201, _one(request, selectors.artifact_get(user=request.user, artifact_id=clone.id))
     )
+
+
+@router.get(
+    "/artifacts/{artifact_id}/sharedRoles", response={200: Envelope[SharedRoleOut], **ERRORS}
+)
+@route_permission(Action.VIEW, on="artifact")
+def list_shared_roles(
+    request: HttpRequest, artifact_id: str, query: Query[SharedRolesQuery]
+) -> dict[str, Any]:
+    """The roles of the artifact's repository: an artifact's rights are its repository's."""
+    artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+    grants = repository_grants(user=request.user, repository_id=artifact.repository_id)
+    return shared_roles_page(request, grants, query)
+
+
+@router.patch("/artifacts/{artifact_id}/sharedRoles", response={204: None, **ERRORS})
+@route_permission(Action.SHARE, on="artifact")
+def update_shared_roles(
+    request: HttpRequest, artifact_id: str, payload: SharedRolesPatch
+) -> HttpResponse:
+    artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+    repository_share(actor=request.user, repository_id=artifact.repository_id, data=payload.sent())
+    return HttpResponse(status=204)

@@ -64,18 +64,21 @@ def ordered[ModelT: models.Model](queryset: QuerySet[ModelT], query: ListQuery) 
     return queryset.order_by(f"{prefix}{field}", f"{prefix}id")
 
 
-def envelope[ModelT: models.Model](
+def envelope[RowT](
     request: HttpRequest,
-    queryset: QuerySet[ModelT],
+    rows: QuerySet[Any, RowT] | Sequence[RowT],
     query: ListQuery,
-    serialize: Callable[[Sequence[ModelT]], list[Any]],
+    serialize: Callable[[Sequence[RowT]], list[Any]],
 ) -> dict[str, Any]:
-    """One page of ``queryset`` in the list envelope, with absolute next/previous links."""
-    total = queryset.count()
-    rows = list(queryset[query.offset : query.offset + query.limit])
+    """One page of ``rows`` in the list envelope, with absolute next/previous links.
+
+    A queryset is counted and sliced in the database (two queries whatever its size).
+    """
+    total = rows.count() if isinstance(rows, QuerySet) else len(rows)
+    page = list(rows[query.offset : query.offset + query.limit])
     next_offset = query.offset + query.limit
     return {
-        "count": len(rows),
+        "count": len(page),
         "totalCount": total,
         "next": _page_url(request, next_offset, query.limit) if next_offset < total else None,
         "previous": (
@@ -83,7 +86,7 @@ def envelope[ModelT: models.Model](
             if query.offset > 0
             else None
         ),
-        "data": serialize(rows),
+        "data": serialize(page),
     }
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from console import views
+from console import team_views, views
+from console.permissions import Audience, route_permission
+
+public = route_permission(Audience.PUBLIC)
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", public(auth_views.LoginView.as_view()), name="login"),
+    path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
+    path("teams/", team_views.team_list, name="team-list"),
+    path("teams/<int:team_id>/", team_views.team_detail, name="team-detail"),
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -71,11 +71,11 @@ def _sees_everything(user: Actor) -> bool:
     return bool(user.is_active and (user.is_staff or user.is_superuser))
 
 
-def _user_grants(guarded: type[models.Model]) -> QuerySet[Any]:
+def user_grants(guarded: type[models.Model]) -> QuerySet[Any]:
     return get_user_obj_perms_model(guarded)._default_manager.all()  # type: ignore[arg-type]
 
 
-def _group_grants(guarded: type[models.Model]) -> QuerySet[Any]:
+def group_grants(guarded: type[models.Model]) -> QuerySet[Any]:
     return get_group_obj_perms_model(guarded)._default_manager.all()  # type: ignore[arg-type]
 
 
@@ -89,8 +89,8 @@ def signed_in(actor: Actor) -> User:
 def _granted(user: Actor, guarded: type[models.Model], action: Action, lookup: str) -> Q:
     """Rows whose guard grants ``action`` to ``user``, directly or through one of its teams."""
     perm = codename(action, guarded)
-    user_rows = _user_grants(guarded).filter(user_id=user.pk, permission__codename=perm)
-    group_rows = _group_grants(guarded).filter(group__user=user.pk, permission__codename=perm)
+    user_rows = user_grants(guarded).filter(user_id=user.pk, permission__codename=perm)
+    group_rows = group_grants(guarded).filter(group__user=user.pk, permission__codename=perm)
     return Q(**{lookup: user_rows.values("content_object_id")}) | Q(
         **{lookup: group_rows.values("content_object_id")}
     )
@@ -120,12 +120,12 @@ def rights_for_many(
     by_codename = {codename(a, guarded): a for a in Action}
     found: dict[Any, set[Action]] = defaultdict(set)
     user_rows = (
-        _user_grants(guarded)
+        user_grants(guarded)
         .filter(user_id=user.pk, content_object_id__in=ids)
         .values_list("content_object_id", "permission__codename")
     )
     group_rows = (
-        _group_grants(guarded)
+        group_grants(guarded)
         .filter(group__user=user.pk, content_object_id__in=ids)
         .values_list("content_object_id", "permission__codename")
     )
@@ -180,3 +180,29 @@ class PageRights:
 
     def of(self, obj: models.Model) -> frozenset[Action]:
         return self._by_guard.get(_guard_id(obj), frozenset())
+
+
+class Audience(enum.StrEnum):
+    """Who may call a route that is not about one object."""
+
+    PUBLIC = "public"  # sign-in and sign-out pages
+    SIGNED_IN = "signed in"  # lists (filtered by ``visible``) and creating new objects
+    STAFF = "staff"
+
+
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
+
+def route_permission(rule: Action | Audience, on: str = "") -> Callable[[ViewT], ViewT]:
+    """Declare a route's permission decision, enforced by the services and selectors it calls.
+
+    ``@route_permission(Action.EDIT, on="artifact")`` reads "needs EDIT on the artifact";
+    a test walks every URL and fails for a route without a declaration, so no route is
+    added without someone deciding who may use it.
+    """
+
+    def declare(view: ViewT) -> ViewT:
+        view.permission_rule = (rule, on)  # type: ignore[attr-defined]
+        return view
+
+    return declare

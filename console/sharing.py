@@ -1,14 +1,28 @@
-"""Roles and what they grant, mapped onto django-guardian permissions in one place."""
+"""Roles, and how they map onto django-guardian permissions: the one module that knows.
+
+A role is a set of actions (``ROLE_ACTIONS``) stored as one guardian permission row per
+action on the guarded object, for a user or a team (a Django group). Reading a grant
+back, the strongest role whose actions are all present is the recipient's role; when a
+user holds several grants (directly and through teams) the most permissive wins, because
+rights are the union of all rows.
+"""
 
 from __future__ import annotations
 
 import enum
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.auth.models import Group, User
-from django.db import models
-from guardian.shortcuts import assign_perm
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
 
-from console.permissions import Action, codename, guard_of
+from console.errors import Conflict, Invalid, Problem
+from console.permissions import Action, codename, group_grants, guard_of, user_grants
+
+MAX_ROLE_UPDATES = 100
 
 
 class Role(enum.StrEnum):
@@ -22,12 +36,211 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.EDITOR: frozenset({Action.VIEW, Action.EDIT}),
     Role.CONSUMER: frozenset({Action.VIEW}),
 }
+# Strongest first: a grant's role is the first whose actions it holds in full.
+ROLES_BY_STRENGTH = (Role.OWNER, Role.EDITOR, Role.CONSUMER)
+NO_ROLE = "NO_ROLE"
+ROLE_ALIASES = {
+    "OWNER": Role.OWNER,
+    "EDITOR": Role.EDITOR,
+    "READ_WRITE": Role.EDITOR,
+    "USER": Role.EDITOR,
+    "CONSUMER": Role.CONSUMER,
+    "READ_ONLY": Role.CONSUMER,
+    "OBSERVER": Role.CONSUMER,
+}
+
+
+class RecipientType(enum.StrEnum):
+    USER = "user"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One recipient's role on a guarded object."""
+
+    recipient_type: RecipientType
+    recipient_id: int
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    recipient: User | Group
+    role: Role | None  # None revokes
+
+
+def role_of(actions: Iterable[Action]) -> Role | None:
+    held = frozenset(actions)
+    for role in ROLES_BY_STRENGTH:
+        if ROLE_ACTIONS[role] <= held:
+            return role
+    return None
 
 
 def grant_role(obj: models.Model, recipient: User | Group, role: Role) -> None:
-    """Give ``recipient`` every permission of ``role`` on the guarded object ``obj``."""
+    """Give ``recipient`` exactly ``role`` on the guarded object ``obj``."""
+    _set_role(obj, recipient, role)
+
+
+def grants(obj: models.Model) -> list[Grant]:
+    """Every user and team with a role on ``obj``, users first, each by name. Two queries."""
+    guarded = _guarded_type(obj)
+    by_recipient: dict[tuple[RecipientType, int, str], set[Action]] = defaultdict(set)
+    actions = {codename(a, guarded): a for a in Action}
+    user_rows = (
+        user_grants(guarded)
+        .filter(content_object_id=obj.pk)
+        .values_list("user_id", "user__username", "permission__codename")
+    )
+    for user_id, username, perm in user_rows:
+        if perm in actions:
+            by_recipient[(RecipientType.USER, user_id, username)].add(actions[perm])
+    group_rows = (
+        group_grants(guarded)
+        .filter(content_object_id=obj.pk)
+        .values_list("group_id", "group__name", "permission__codename")
+    )
+    for group_id, group_name, perm in group_rows:
+        if perm in actions:
+            by_recipient[(RecipientType.GROUP, group_id, group_name)].add(actions[perm])
+    result = []
+    for (kind, recipient_id, name), held in by_recipient.items():
+        role = role_of(held)
+        if role is not None:
+            result.append(Grant(kind, recipient_id, name, role))
+    return sorted(result, key=lambda g: (g.recipient_type != RecipientType.USER, g.name.lower()))
+
+
+def parse_role_updates(entries: Any) -> list[RoleChange]:
+    """Check a ``roles`` list (1 to 100 entries) and resolve its recipients.
+
+    Every problem is reported at once, each at its path under ``roles``.
+    """
+    if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_ROLE_UPDATES:
+        raise Invalid.at(
+            "roles", msg=f"Give 1 to {MAX_ROLE_UPDATES} role entries.", type="list_length"
+        )
+    problems: list[Problem] = []
+    changes: list[RoleChange] = []
+    for index, entry in enumerate(entries):
+        try:
+            changes.append(_parse_entry(entry))
+        except Invalid as invalid:
+            problems += [p.within("roles", index) for p in invalid.problems]
+    if problems:
+        raise Invalid(problems)
+    return changes
+
+
+def apply_role_changes(obj: models.Model, changes: Sequence[RoleChange]) -> None:
+    """Apply every change or none; the object must keep at least one OWNER (409).
+
+    The caller holds the guarded row FOR UPDATE, so two updates cannot each remove a
+    different last owner.
+    """
+    with transaction.atomic():
+        for change in changes:
+            _set_role(obj, change.recipient, change.role)
+        if not any(grant.role is Role.OWNER for grant in grants(obj)):
+            raise Conflict(
+                "This would leave no OWNER; give another user or team the OWNER role first.",
+                code="last_owner",
+            )
+
+
+def _parse_entry(entry: Any) -> RoleChange:
+    if not isinstance(entry, Mapping):
+        raise Invalid.at(msg="Each entry is an object.", type="model_type")
+    problems: list[Problem] = []
+    kind = entry.get("shareRecipientType")
+    known_kind = kind in set(RecipientType)
+    if not known_kind:
+        problems.append(Problem(("shareRecipientType",), 'Use "user" or "group".', "enum"))
+    name_keys = [_NAME_KEYS[RecipientType(str(kind))]] if known_kind else list(_NAME_KEYS.values())
+    allowed = {"shareRecipientType", "role", "id", *name_keys}
+    problems += [
+        Problem((key,), "Extra inputs are not permitted", "extra_forbidden")
+        for key in entry
+        if key not in allowed
+    ]
+    raw_role = entry.get("role")
+    spelled = raw_role.upper() if isinstance(raw_role, str) else None
+    if spelled != NO_ROLE and spelled not in ROLE_ALIASES:
+        problems.append(
+            Problem(
+                ("role",),
+                "Use OWNER, EDITOR (or READ_WRITE, USER), CONSUMER (or READ_ONLY, OBSERVER) "
+                "or NO_ROLE.",
+                "enum",
+            )
+        )
+    recipient = None
+    if known_kind:
+        recipient, problem = _recipient(RecipientType(str(kind)), entry)
+        if problem:
+            problems.append(problem)
+    if problems or recipient is None:
+        raise Invalid(problems)
+    return RoleChange(recipient=recipient, role=ROLE_ALIASES.get(spelled or ""))
+
+
+_NAME_KEYS = {RecipientType.USER: "username", RecipientType.GROUP: "name"}
+
+
+def _recipient(kind: RecipientType, entry: Mapping[str, Any]) -> tuple[Any, Problem | None]:
+    """The user or team an entry names by ``id`` or by name, or the problem at that key."""
+    name_key = _NAME_KEYS[kind]
+    manager = (User if kind is RecipientType.USER else Group)._default_manager
+    found = None
+    if "id" in entry:
+        key, pk = "id", _as_int(entry["id"])
+        found = manager.filter(pk=pk).first() if pk is not None else None
+    elif name_key in entry:
+        key, name = name_key, entry[name_key]
+        found = manager.filter(**{name_key: name}).first() if isinstance(name, str) else None
+    else:
+        return None, Problem((name_key,), f"Name the {kind} by id or {name_key}.", "missing")
+    if isinstance(found, User) and not found.is_active:
+        found = None
+    if found is None:
+        return None, Problem((key,), f"No such {kind}.", "unknown_recipient")
+    return found, None
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _guarded_type(obj: models.Model) -> type[models.Model]:
     guarded, path = guard_of(type(obj))
     if path:
-        raise TypeError("roles are granted on the guarded object itself")
-    for action in ROLE_ACTIONS[role]:
-        assign_perm(codename(action, guarded), recipient, obj)
+        raise TypeError("roles live on the guarded object itself")
+    return guarded
+
+
+def _set_role(obj: models.Model, recipient: User | Group, role: Role | None) -> None:
+    guarded = _guarded_type(obj)
+    holder: dict[str, User | Group]
+    if isinstance(recipient, Group):
+        rows, holder = group_grants(guarded), {"group": recipient}
+    else:
+        rows, holder = user_grants(guarded), {"user": recipient}
+    rows.filter(content_object_id=obj.pk, **holder).delete()
+    if role is None:
+        return
+    permissions = Permission.objects.filter(
+        content_type=ContentType.objects.get_for_model(guarded),
+        codename__in=[codename(a, guarded) for a in ROLE_ACTIONS[role]],
+    )
+    rows.model.objects.bulk_create(
+        rows.model(content_object=obj, permission=permission, **holder)
+        for permission in permissions
+    )

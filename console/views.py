@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from console.permissions import PageRights
+from console.permissions import Audience, PageRights, route_permission
 from repositories.schemas import RepositoryListQuery
 from repositories.selectors import repository_list
 
@@ -14,6 +14,7 @@ PAGE_SIZE = 25
 
 
 @login_required
+@route_permission(Audience.SIGNED_IN)
 def home(request: HttpRequest) -> HttpResponse:
     """The repositories the signed-in user can see, newest first."""
     query = RepositoryListQuery(search=request.GET.get("search") or None, limit=PAGE_SIZE)

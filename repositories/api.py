@@ -9,8 +9,9 @@ from ninja import Query, Router
 
 from artifacts.schemas import ArtifactOut
 from console.listing import envelope
-from console.permissions import PageRights, rights
+from console.permissions import Action, Audience, PageRights, rights, route_permission
 from console.schemas import Envelope, ErrorOut
+from console.sharing_api import SharedRoleOut, SharedRolesPatch, SharedRolesQuery, shared_roles_page
 from repositories import selectors, services
 from repositories.schemas import (
     RepositoryListQuery,
@@ -24,6 +25,7 @@ ERRORS: dict[int, Any] = dict.fromkeys((401, 403, 404, 409, 422), ErrorOut)
 
 
 @router.get("/artifactRepositories", response={200: Envelope[RepositoryOut], **ERRORS})
+@route_permission(Audience.SIGNED_IN)
 def list_repositories(request: HttpRequest, query: Query[RepositoryListQuery]) -> dict[str, Any]:
     def serialize(rows: Any) -> list[RepositoryOut]:
         page_rights = PageRights(request.user, rows)
@@ -34,12 +36,14 @@ def list_repositories(request: HttpRequest, query: Query[RepositoryListQuery]) -
 
 
 @router.get("/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERRORS})
+@route_permission(Action.VIEW, on="repository")
 def get_repository(request: HttpRequest, repository_id: str) -> RepositoryOut:
     repository = selectors.repository_get(user=request.user, repository_id=repository_id)
     return RepositoryOut.of(repository, rights(request.user, repository))
 
 
 @router.patch("/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERRORS})
+@route_permission(Action.EDIT, on="repository")
 def update_repository(
     request: HttpRequest, repository_id: str, payload: RepositoryPatch
 ) -> RepositoryOut:
@@ -52,6 +56,7 @@ def update_repository(
 
 
 @router.delete("/artifactRepositories/{repository_id}", response={204: None, **ERRORS})
+@route_permission(Action.DELETE, on="repository")
 def delete_repository(request: HttpRequest, repository_id: str) -> HttpResponse:
     services.repository_delete(actor=request.user, repository_id=repository_id)
     return HttpResponse(status=204)
@@ -61,6 +66,7 @@ def delete_repository(request: HttpRequest, repository_id: str) -> HttpResponse:
     "/artifactRepositories/{repository_id}/versions",
     response={200: Envelope[ArtifactOut], **ERRORS},
 )
+@route_permission(Action.VIEW, on="repository")
 def list_versions(
     request: HttpRequest, repository_id: str, query: Query[VersionListQuery]
 ) -> dict[str, Any]:
@@ -73,3 +79,24 @@ def list_versions(
         return [ArtifactOut.of(a, page_rights.of(a)) for a in rows]
 
     return envelope(request, versions, query, serialize)
+
+
+@router.get(
+    "/artifactRepositories/{repository_id}/sharedRoles",
+    response={200: Envelope[SharedRoleOut], **ERRORS},
+)
+@route_permission(Action.VIEW, on="repository")
+def list_shared_roles(
+    request: HttpRequest, repository_id: str, query: Query[SharedRolesQuery]
+) -> dict[str, Any]:
+    grants = selectors.repository_grants(user=request.user, repository_id=repository_id)
+    return shared_roles_page(request, grants, query)
+
+
+@router.patch("/artifactRepositories/{repository_id}/sharedRoles", response={204: None, **ERRORS})
+@route_permission(Action.SHARE, on="repository")
+def update_shared_roles(
+    request: HttpRequest, repository_id: str, payload: SharedRolesPatch
+) -> HttpResponse:
+    services.repository_share(actor=request.user, repository_id=repository_id, data=payload.sent())
+    return HttpResponse(status=204)

@@ -9,6 +9,7 @@ from artifacts.constants import ArtifactStatus
 from artifacts.models import Artifact
 from console.listing import ordered, searched
 from console.permissions import Action, Actor, get_for_user, visible
+from console.sharing import Grant, grants
 from repositories.models import ArtifactRepository
 from repositories.schemas import RepositoryListQuery, VersionListQuery
 
@@ -50,3 +51,9 @@ def repository_versions(
         repository=repository, status=ArtifactStatus.LOCKED
     )
     return ordered(searched(versions, query.search), query)
+
+
+def repository_grants(*, user: Actor, repository_id: str) -> list[Grant]:
+    """Who holds which role on a repository (anyone who can see it may look)."""
+    repository = get_for_user(user, ArtifactRepository.objects.all(), Action.VIEW, pk=repository_id)
+    return grants(repository)

@@ -10,10 +10,10 @@ from django.db import IntegrityError, transaction
 
 from artifacts.constants import ArtifactStatus
 from artifacts.validators import field_problems, tags_normalized
-from console.errors import Conflict, Invalid
+from console.errors import Conflict, Invalid, Problem
 from console.permissions import Action, Actor, get_for_user
 from console.services import unknown_fields
-from console.sharing import Role, grant_role
+from console.sharing import Role, apply_role_changes, grant_role, parse_role_updates
 from repositories.models import ArtifactRepository
 
 REPOSITORY_PATCH_FIELDS = ("name", "description", "tags")
@@ -81,3 +81,27 @@ def repository_delete(*, actor: Actor, repository_id: str) -> None:
                 code="repository_has_versions",
             )
         repository.delete()
+
+
+def repository_share(*, actor: Actor, repository_id: str, data: Mapping[str, Any]) -> None:
+    """Apply ``{"operation": "updateRoles", "roles": [...]}``: all entries or none (OWNER)."""
+    repository = get_for_user(
+        actor, ArtifactRepository.objects.all(), Action.SHARE, pk=repository_id
+    )
+    problems = unknown_fields(data, ("operation", "roles"))
+    if data.get("operation") != "updateRoles":
+        problems.append(
+            Problem(("operation",), 'The only operation is "updateRoles".', "literal_error")
+        )
+    changes = []
+    try:
+        changes = parse_role_updates(data.get("roles"))
+    except Invalid as invalid:
+        problems += invalid.problems
+    if problems:
+        raise Invalid(problems)
+    with transaction.atomic():
+        # Serialises role updates of one repository: the last-owner check sees them all.
+        repository = ArtifactRepository.objects.select_for_update().get(pk=repository.pk)
+        apply_role_changes(repository, changes)
+        repository.save(update_fields=["updated_at"])

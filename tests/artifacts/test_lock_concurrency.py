@@ -36,7 +36,7 @@ def test_parallel_locks_get_versions_one_to_twenty(owner: User) -> None:
         try:
             start.wait()
             artifact_lock(actor=owner, artifact_id=artifact_id)
-        except BaseException as error:  # noqa: BLE001 (reported below)
+        except BaseException as error:  # reported below
             errors.append(error)
         finally:
             connection.close()
@@ -68,7 +68,7 @@ def test_parallel_locks_of_the_same_draft_lock_it_once(owner: User) -> None:
         try:
             start.wait()
             outcomes.append(artifact_lock(actor=owner, artifact_id=draft.id).version)
-        except BaseException as error:  # noqa: BLE001 (collected for the assertion)
+        except BaseException as error:  # collected for the assertion
             outcomes.append(type(error).__name__)
         finally:
             connection.close()

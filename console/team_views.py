@@ -1,0 +1,71 @@
+"""Team pages for staff: list and create teams, add and remove members."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from console import teams
+from console.errors import Conflict, Invalid
+from console.permissions import Audience, route_permission, signed_in
+from console.web import domain_errors_as_http
+
+
+def _require_staff_page(request: HttpRequest) -> None:
+    if not (request.user.is_staff or request.user.is_superuser):
+        raise PermissionDenied("Only staff manage teams.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors_as_http
+@route_permission(Audience.STAFF)
+def team_list(request: HttpRequest) -> HttpResponse:
+    _require_staff_page(request)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            team = teams.team_create(
+                actor=signed_in(request.user), name=request.POST.get("name", "")
+            )
+            return redirect("team-detail", team_id=team.pk)
+        except (Invalid, Conflict) as problem:
+            error, status = problem.detail, problem.status_code
+    rows = Group.objects.order_by("name").prefetch_related("user_set")
+    return render(request, "console/teams.html", {"teams": rows, "error": error}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors_as_http
+@route_permission(Audience.STAFF)
+def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
+    _require_staff_page(request)
+    team = get_object_or_404(Group, pk=team_id)
+    error, status = "", 200
+    if request.method == "POST":
+        change = (
+            teams.team_remove_member
+            if request.POST.get("action") == "remove"
+            else teams.team_add_member
+        )
+        try:
+            change(
+                actor=signed_in(request.user),
+                team=team.pk,
+                username=request.POST.get("username", ""),
+            )
+            return redirect("team-detail", team_id=team.pk)
+        except Invalid as problem:
+            error, status = problem.detail, problem.status_code
+    members = team.user_set.order_by("username")
+    return render(
+        request,
+        "console/team.html",
+        {"team": team, "members": members, "error": error},
+        status=status,
+    )
