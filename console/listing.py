@@ -35,7 +35,7 @@ class ListQuery(WireModel):
     @field_validator("order_by")
     @classmethod
     def _known_order(cls, value: str | None) -> str | None:
-        if value is not None and value.lstrip("-") not in cls.ORDER_FIELDS:
+        if value is not None and value.removeprefix("-") not in cls.ORDER_FIELDS:
             raise PydanticCustomError(
                 "enum",
                 "Order by one of: {fields} (prefix '-' for descending).",
@@ -60,7 +60,7 @@ def ordered[ModelT: models.Model](queryset: QuerySet[ModelT], query: ListQuery) 
     """Apply ``orderBy`` (validated by the query schema); ``id`` breaks ties stably."""
     key = query.order_by or query.DEFAULT_ORDER
     prefix = "-" if key.startswith("-") else ""
-    field = query.ORDER_FIELDS[key.lstrip("-")]
+    field = query.ORDER_FIELDS[key.removeprefix("-")]
     return queryset.order_by(f"{prefix}{field}", f"{prefix}id")
 
 

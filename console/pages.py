@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from console import team_views, views
+from console import team_views
 from console.permissions import Audience, route_permission
+from repositories.views import repository_list_page
 
 public = route_permission(Audience.PUBLIC)
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The repository list is the console's front page.
+    path("", repository_list_page, name="home"),
     path("login/", public(auth_views.LoginView.as_view()), name="login"),
     path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("teams/", team_views.team_list, name="team-list"),

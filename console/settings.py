@@ -52,8 +52,9 @@ def sqlite_database(path: Path) -> dict[str, Any]:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
         "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-        # A file, not memory, so tests that use several threads share one test database.
-        "TEST": {"NAME": str(path.with_name(f"test-{path.name}"))},
+        # A file, not memory, so a test's threads and live server share one test database;
+        # named per process so that test runs side by side do not share it.
+        "TEST": {"NAME": str(path.with_name(f"test-{os.getpid()}-{path.name}"))},
     }
 
 

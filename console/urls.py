@@ -8,5 +8,6 @@ from console.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", api.urls),
+    path("repositories/", include("repositories.urls")),
     path("", include("console.pages")),
 ]

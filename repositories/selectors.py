@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -14,23 +16,35 @@ from repositories.models import ArtifactRepository
 from repositories.schemas import RepositoryListQuery, VersionListQuery
 
 
-def _repositories() -> QuerySet[ArtifactRepository]:
+def _artifact_count(**conditions: Any) -> Coalesce:
     # A correlated subquery rather than a JOIN + GROUP BY, so the permission filter and
     # the page limit apply before any counting.
     counts = (
-        Artifact.objects.filter(repository=OuterRef("pk"))
+        Artifact.objects.filter(repository=OuterRef("pk"), **conditions)
         .order_by()
         .values("repository")
         .annotate(n=Count("pk"))
         .values("n")
     )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+def _repositories() -> QuerySet[ArtifactRepository]:
     return ArtifactRepository.objects.select_related("creator").annotate(
-        num_artifacts=Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+        num_artifacts=_artifact_count(), num_drafts=_artifact_count(status=ArtifactStatus.DRAFT)
     )
 
 
-def repository_list(*, user: Actor, query: RepositoryListQuery) -> QuerySet[ArtifactRepository]:
+def repository_list(
+    *, user: Actor, query: RepositoryListQuery, scope: str = "all"
+) -> QuerySet[ArtifactRepository]:
+    """Visible repositories; ``scope`` narrows to those the user created ("mine") or was
+    given by someone else ("shared")."""
     repositories = visible(user, _repositories())
+    if scope == "mine":
+        repositories = repositories.filter(creator_id=user.pk)
+    elif scope == "shared":
+        repositories = repositories.exclude(creator_id=user.pk)
     if query.type:
         repositories = repositories.filter(type=query.type)
     if query.created_by:

@@ -3,9 +3,9 @@
 # and the project installed into it. Idempotent; near-instant when nothing changed.
 set -euo pipefail
 
-# Debian packages the scripts rely on (add chromium, buildah, skopeo, docker-registry,
-# podman, runc, busybox-static here as features need them).
-APT_PACKAGES=(postgresql)
+# Debian packages the scripts rely on: PostgreSQL for the test run, Chromium for the browser
+# tests (Playwright drives it; it cannot download a browser here).
+APT_PACKAGES=(postgresql chromium)
 
 cd "$(dirname "$0")/.."
 VENV=.venv
