@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from console import team_views
+from console import apikey_views, team_views
 from console.permissions import Audience, route_permission
-from repositories.views import repository_list_page
+from repositories.views import recipient_search, repository_list_page
 
 public = route_permission(Audience.PUBLIC)
 
@@ -18,4 +18,7 @@ urlpatterns = [
     path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("teams/", team_views.team_list, name="team-list"),
     path("teams/<int:team_id>/", team_views.team_detail, name="team-detail"),
+    path("recipients/", recipient_search, name="recipient-search"),
+    path("api-keys/", apikey_views.apikey_list, name="apikey-list"),
+    path("api-keys/<str:key_id>/revoke/", apikey_views.apikey_revoke, name="apikey-revoke"),
 ]

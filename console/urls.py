@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", api.urls),
     path("repositories/", include("repositories.urls")),
+    path("artifacts/", include("artifacts.urls")),
     path("", include("console.pages")),
 ]

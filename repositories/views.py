@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from pydantic import ValidationError
 
@@ -69,3 +69,29 @@ def repository_list_page(request: HttpRequest) -> HttpResponse:
         "base_params": params.urlencode(),
     }
     return render_page(request, "repositories/list.html", context, partial="results")
+
+
+# PLACEHOLDERS being replaced in this session: repository pages.
+@route_permission(Audience.SIGNED_IN)
+def repository_detail(request: HttpRequest, repository_id: str) -> HttpResponse:
+    raise Http404
+
+
+@route_permission(Audience.SIGNED_IN)
+def repository_edit(request: HttpRequest, repository_id: str) -> HttpResponse:
+    raise Http404
+
+
+@route_permission(Audience.SIGNED_IN)
+def repository_delete_view(request: HttpRequest, repository_id: str) -> HttpResponse:
+    raise Http404
+
+
+@route_permission(Audience.SIGNED_IN)
+def repository_sharing(request: HttpRequest, repository_id: str) -> HttpResponse:
+    raise Http404
+
+
+@route_permission(Audience.SIGNED_IN)
+def recipient_search(request: HttpRequest) -> HttpResponse:
+    raise Http404
