@@ -11,20 +11,19 @@ from artifacts import selectors, services
 from artifacts.schemas import ArtifactIn, ArtifactListQuery, ArtifactOut, ArtifactPatch, CloneIn
 from console.listing import envelope
 from console.permissions import Action, Audience, PageRights, rights, route_permission
-from console.schemas import Envelope, ErrorOut
+from console.schemas import ERROR_RESPONSES, Envelope
 from console.sharing_api import SharedRoleOut, SharedRolesPatch, SharedRolesQuery, shared_roles_page
 from repositories.selectors import repository_grants
 from repositories.services import repository_share
 
 router = Router(tags=["artifacts"], by_alias=True)
-ERRORS: dict[int, Any] = dict.fromkeys((401, 403, 404, 409, 422), ErrorOut)
 
 
 def _one(request: HttpRequest, artifact: Any) -> ArtifactOut:
     return ArtifactOut.of(artifact, rights(request.user, artifact))
 
 
-@router.get("/artifacts", response={200: Envelope[ArtifactOut], **ERRORS})
+@router.get("/artifacts", response={200: Envelope[ArtifactOut], **ERROR_RESPONSES})
 @route_permission(Audience.SIGNED_IN)
 def list_artifacts(request: HttpRequest, query: Query[ArtifactListQuery]) -> dict[str, Any]:
     def serialize(rows: Any) -> list[ArtifactOut]:
@@ -36,7 +35,7 @@ def list_artifacts(request: HttpRequest, query: Query[ArtifactListQuery]) -> dic
     )
 
 
-@router.post("/artifacts", response={201: ArtifactOut, **ERRORS})
+@router.post("/artifacts", response={201: ArtifactOut, **ERROR_RESPONSES})
 @route_permission(Audience.SIGNED_IN)
 def create_artifact(request: HttpRequest, payload: ArtifactIn) -> Status[ArtifactOut]:
     artifact = services.artifact_create(actor=request.user, data=payload.sent())
@@ -45,34 +44,34 @@ def create_artifact(request: HttpRequest, payload: ArtifactIn) -> Status[Artifac
     )
 
 
-@router.get("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS})
+@router.get("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERROR_RESPONSES})
 @route_permission(Action.VIEW, on="artifact")
 def get_artifact(request: HttpRequest, artifact_id: str) -> ArtifactOut:
     return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
 
 
-@router.put("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS})
+@router.put("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERROR_RESPONSES})
 @route_permission(Action.EDIT, on="artifact")
 def replace_artifact(request: HttpRequest, artifact_id: str, payload: ArtifactIn) -> ArtifactOut:
     services.artifact_replace(actor=request.user, artifact_id=artifact_id, data=payload.sent())
     return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
 
 
-@router.patch("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERRORS})
+@router.patch("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERROR_RESPONSES})
 @route_permission(Action.EDIT, on="artifact")
 def update_artifact(request: HttpRequest, artifact_id: str, payload: ArtifactPatch) -> ArtifactOut:
     services.artifact_update(actor=request.user, artifact_id=artifact_id, data=payload.sent())
     return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
 
 
-@router.delete("/artifacts/{artifact_id}", response={204: None, **ERRORS})
+@router.delete("/artifacts/{artifact_id}", response={204: None, **ERROR_RESPONSES})
 @route_permission(Action.EDIT, on="artifact")
 def delete_artifact(request: HttpRequest, artifact_id: str) -> HttpResponse:
     services.artifact_delete(actor=request.user, artifact_id=artifact_id)
     return HttpResponse(status=204)
 
 
-@router.post("/artifacts/{artifact_id}/clone", response={201: ArtifactOut, **ERRORS})
+@router.post("/artifacts/{artifact_id}/clone", response={201: ArtifactOut, **ERROR_RESPONSES})
 @route_permission(Action.EDIT, on="artifact")
 def clone_artifact(request: HttpRequest, artifact_id: str, payload: CloneIn) -> Status[ArtifactOut]:
     clone = services.artifact_clone(
@@ -84,7 +83,8 @@ def clone_artifact(request: HttpRequest, artifact_id: str, payload: CloneIn) -> 
 
 
 @router.get(
-    "/artifacts/{artifact_id}/sharedRoles", response={200: Envelope[SharedRoleOut], **ERRORS}
+    "/artifacts/{artifact_id}/sharedRoles",
+    response={200: Envelope[SharedRoleOut], **ERROR_RESPONSES},
 )
 @route_permission(Action.VIEW, on="artifact")
 def list_shared_roles(
@@ -96,7 +96,7 @@ def list_shared_roles(
     return shared_roles_page(request, grants, query)
 
 
-@router.patch("/artifacts/{artifact_id}/sharedRoles", response={204: None, **ERRORS})
+@router.patch("/artifacts/{artifact_id}/sharedRoles", response={204: None, **ERROR_RESPONSES})
 @route_permission(Action.SHARE, on="artifact")
 def update_shared_roles(
     request: HttpRequest, artifact_id: str, payload: SharedRolesPatch

@@ -27,3 +27,18 @@ class ArtifactType(models.TextChoices):
 class ArtifactStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     LOCKED = "locked", "Locked"
+
+
+class BuildStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    IN_PROGRESS = "IN_PROGRESS", "In progress"
+    BUILT = "BUILT", "Built, pushing"
+    COMPLETED = "COMPLETED", "Completed"
+    FAILED = "FAILED", "Failed"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+# A build in one of these states has a worker (or a queued task) responsible for it.
+ACTIVE_BUILD_STATUSES = (BuildStatus.PENDING, BuildStatus.IN_PROGRESS, BuildStatus.BUILT)
+TERMINAL_BUILD_STATUSES = (BuildStatus.COMPLETED, BuildStatus.FAILED, BuildStatus.CANCELLED)
+SOURCE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")

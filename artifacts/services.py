@@ -15,12 +15,8 @@ from django.utils import timezone
 
 from artifacts.constants import ArtifactStatus, ArtifactType
 from artifacts.models import Artifact
-from artifacts.validators import (
-    image_problems_for_lock,
-    spec_normalized,
-    spec_problems,
-    validate_artifact,
-)
+from artifacts.source_refs import code_ref_problems
+from artifacts.validators import lock_problems, locked_form, spec_normalized, validate_artifact
 from console.errors import Conflict, Invalid, NotFound, Problem
 from console.ids import is_object_id, new_object_id
 from console.permissions import Action, Actor, get_for_user, require, signed_in
@@ -56,16 +52,23 @@ def artifact_create(*, actor: Actor, data: Mapping[str, Any]) -> Artifact:
             )
             if repository is not None:
                 require(actor, Action.EDIT, repository)
-        artifact_type = data.get("type") or (
-            repository.type if repository else ArtifactType.SERVICE
-        )
-        fields = {k: v for k, v in data.items() if k in EDITABLE} | {"type": artifact_type}
+        default_type = repository.type if repository else ArtifactType.SERVICE
+        sent_type = data.get("type")
+        artifact_type: str = default_type if sent_type is None else sent_type
+        # A field sent as null counts as not sent: "missing" is reported once, above.
+        fields = {k: v for k, v in data.items() if k in EDITABLE and v is not None} | {
+            "type": artifact_type
+        }
         try:
             cleaned = validate_artifact(
                 fields, artifact_type=artifact_type, status=ArtifactStatus.DRAFT
             )
         except Invalid as invalid:
             problems += invalid.problems
+        else:
+            if "spec" in cleaned:
+                repository_pk = repository.pk if repository else None
+                problems += code_ref_problems(cleaned["spec"], repository_pk)
         if repository is not None and artifact_type != repository.type:
             problems.append(
                 Problem(
@@ -149,7 +152,7 @@ def artifact_lock(*, actor: Actor, artifact_id: str) -> Artifact:
     """Lock a draft into the next version of its repository. One-way."""
     artifact = get_for_user(actor, Artifact.objects.all(), Action.EDIT, pk=artifact_id)
     with transaction.atomic():
-        repository, artifact = _lock_rows(artifact)
+        repository, artifact = lock_artifact_rows(artifact)
         if artifact.is_locked:
             raise Conflict(
                 f"The artifact is already locked as version {artifact.version}.",
@@ -169,7 +172,7 @@ def artifact_clone(*, actor: Actor, artifact_id: str, data: Mapping[str, Any]) -
     fields = {"name": data.get("name", source.name)}
     cleaned = validate_artifact(fields, artifact_type=source.type, status=ArtifactStatus.DRAFT)
     with transaction.atomic():
-        repository, source = _lock_rows(source)
+        repository, source = lock_artifact_rows(source)
         clone = Artifact.objects.create(
             repository=repository,
             name=cleaned["name"],
@@ -189,8 +192,8 @@ def artifact_delete(*, actor: Actor, artifact_id: str) -> None:
     """Delete a draft. Locked versions are permanent (409)."""
     artifact = get_for_user(actor, Artifact.objects.all(), Action.EDIT, pk=artifact_id)
     with transaction.atomic():
-        repository, artifact = _lock_rows(artifact)
-        _require_draft(artifact)
+        repository, artifact = lock_artifact_rows(artifact)
+        require_draft(artifact)
         artifact.delete()
         repository.save(update_fields=["updated_at"])
 
@@ -205,8 +208,8 @@ def _edit_draft(
     """Apply ``changes(artifact)`` (fields, and problems found outside the validators)."""
     artifact = get_for_user(actor, Artifact.objects.all(), Action.EDIT, pk=artifact_id)
     with transaction.atomic():
-        repository, artifact = _lock_rows(artifact)
-        _require_draft(artifact)
+        repository, artifact = lock_artifact_rows(artifact)
+        require_draft(artifact)
         fields, problems = changes(artifact)
         try:
             cleaned = validate_artifact(
@@ -214,6 +217,8 @@ def _edit_draft(
             )
         except Invalid as invalid:
             raise Invalid([*problems, *invalid.problems]) from None
+        if "spec" in cleaned:
+            problems += code_ref_problems(cleaned["spec"], repository.pk)
         if problems:
             raise Invalid(problems)
         for field, value in cleaned.items():
@@ -226,7 +231,7 @@ def _edit_draft(
     return artifact
 
 
-def _lock_rows(artifact: Artifact) -> tuple[ArtifactRepository, Artifact]:
+def lock_artifact_rows(artifact: Artifact) -> tuple[ArtifactRepository, Artifact]:
     """Take the repository row, then the artifact row, FOR UPDATE; return fresh copies."""
     repository = ArtifactRepository.objects.select_for_update().get(pk=artifact.repository_id)
     fresh = Artifact.objects.select_for_update().filter(pk=artifact.pk).first()
@@ -235,7 +240,7 @@ def _lock_rows(artifact: Artifact) -> tuple[ArtifactRepository, Artifact]:
     return repository, fresh
 
 
-def _require_draft(artifact: Artifact) -> None:
+def require_draft(artifact: Artifact) -> None:
     if artifact.is_locked:
         raise Conflict(
             f"Version {artifact.version} is locked and can never change; clone it to a new draft.",
@@ -245,9 +250,8 @@ def _require_draft(artifact: Artifact) -> None:
 
 def _lock_in_place(actor: Actor, repository: ArtifactRepository, artifact: Artifact) -> None:
     """Assign the next version and lock. Both rows must already be held FOR UPDATE."""
-    problems = image_problems_for_lock(artifact.spec) or spec_problems(
-        artifact.spec, artifact_type=artifact.type, status=ArtifactStatus.LOCKED
-    )
+    artifact.spec = locked_form(artifact.spec)
+    problems = lock_problems(artifact.spec, artifact_type=artifact.type)
     if problems:
         raise Invalid(problems)
     repository.last_version_number += 1

@@ -12,6 +12,7 @@ The API, the services, the console's forms and the management commands all call
 
 from __future__ import annotations
 
+import copy
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from artifacts import constants as c
 from artifacts.constants import ArtifactStatus, ArtifactType
+from artifacts.containers import containers as stored_containers
 from console.errors import Invalid, Loc, Problem
 from console.ids import OBJECT_ID_PATTERN, is_object_id
 from console.wire import WireModel, problems_from_pydantic, strict_json_validate
@@ -178,10 +180,23 @@ def spec_problems(spec: Any, *, artifact_type: str, status: str) -> list[Problem
         strict_json_validate(_SPEC, spec)
         problems: list[Problem] = []
     except pydantic.ValidationError as error:
-        problems = problems_from_pydantic(error, "spec", union_tags=_DOCKERFILE_SOURCES)
+        problems = [_without_union_tag(p) for p in problems_from_pydantic(error, "spec")]
     reported = {p.loc for p in problems}
     problems.extend(p for p in _spec_rules(spec, artifact_type, status) if p.loc not in reported)
     return problems
+
+
+def _without_union_tag(problem: Problem) -> Problem:
+    """Drop the tag pydantic puts after ``dockerfile`` (``dockerfile.provided.path``).
+
+    Only there: a part elsewhere that happens to read ``provided`` or ``generated`` (an
+    unknown field of that name, say) is the caller's own and stays in the path.
+    """
+    loc = problem.loc
+    for i in range(1, len(loc)):
+        if loc[i - 1] == "dockerfile" and loc[i] in _DOCKERFILE_SOURCES:
+            return Problem((*loc[:i], *loc[i + 1 :]), problem.msg, problem.type)
+    return problem
 
 
 def spec_normalized(spec: Any, *, artifact_type: str, status: str) -> dict[str, Any]:
@@ -281,7 +296,7 @@ def _spec_rules(spec: Any, artifact_type: str, status: str) -> list[Problem]:
         elif (
             isinstance(storage, Mapping)
             and storage.get("mode") == "nimCache"
-            and "pvcSize" in storage
+            and storage.get("pvcSize") is not None
         ):
             problems.append(
                 Problem(
@@ -312,7 +327,9 @@ def _group_rules(gi: int, containers: list[Any], artifact_type: str, status: str
             )
         )
     for ci, container in entries:
-        is_primary = single or ci in primaries
+        # With no or several primaries, which container is the primary is unknown; the
+        # count is reported once instead of port and probe rules on every container.
+        is_primary = True if single else (ci in primaries if len(primaries) == 1 else None)
         problems += _container_rules((*here, ci), container, is_primary, artifact_type, status)
     return problems
 
@@ -320,7 +337,7 @@ def _group_rules(gi: int, containers: list[Any], artifact_type: str, status: str
 def _container_rules(
     loc: tuple[str | int, ...],
     container: Mapping[str, Any],
-    is_primary: bool,
+    is_primary: bool | None,
     artifact_type: str,
     status: str,
 ) -> list[Problem]:
@@ -343,11 +360,12 @@ def _container_rules(
                 "build_not_allowed",
             )
         )
-    elif has_image and has_build:
+    elif has_image and has_build and not _built(container):
         problems.append(
             Problem(
                 (*loc, "imageBuildConfig"),
-                "Set imageUri or imageBuildConfig, not both.",
+                "Set imageUri or imageBuildConfig, not both (a build fills in imageUri, "
+                "pinned by digest).",
                 "image_source",
             )
         )
@@ -357,7 +375,7 @@ def _container_rules(
         )
 
     has_port = container.get("port") is not None
-    if is_primary and not has_port:
+    if is_primary is True and not has_port:
         problems.append(
             Problem(
                 (*loc, "port"),
@@ -365,7 +383,7 @@ def _container_rules(
                 "port_required",
             )
         )
-    elif not is_primary and has_port:
+    elif is_primary is False and has_port:
         problems.append(
             Problem(
                 (*loc, "port"),
@@ -373,7 +391,7 @@ def _container_rules(
                 "port_not_allowed",
             )
         )
-    if is_primary and container.get("readinessProbe") is None:
+    if is_primary is True and container.get("readinessProbe") is None:
         problems.append(
             Problem(
                 (*loc, "readinessProbe"),
@@ -383,7 +401,8 @@ def _container_rules(
         )
     for probe_field in PROBE_FIELDS:
         probe = container.get(probe_field)
-        if isinstance(probe, Mapping) and probe.get("port") is None and not has_port:
+        # A primary without a port is reported above; its probes follow from that.
+        if isinstance(probe, Mapping) and probe.get("port") is None and is_primary is False:
             problems.append(
                 Problem(
                     (*loc, probe_field, "port"),
@@ -415,3 +434,30 @@ def _duplicates(
             problems.append(Problem(loc_of(index), msg, "duplicate_name"))
         seen.add(name)
     return problems
+
+
+def _built(container: Mapping[str, Any]) -> bool:
+    """A draft container built from source keeps its build config beside the image its
+    build produced; such an image is always pinned by digest."""
+    return "@sha256:" in str(container.get("imageUri", ""))
+
+
+def locked_form(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec as a locked artifact stores it: built containers keep only their image.
+
+    Containers that were never built keep their build config, so that locking them fails
+    with the reason (no image yet).
+    """
+    locked = copy.deepcopy(dict(spec))
+    for _path, container in stored_containers(locked):
+        if container.get("imageUri"):
+            container.pop("imageBuildConfig", None)
+    return locked
+
+
+def lock_problems(spec: Any, *, artifact_type: str) -> list[Problem]:
+    """Why ``spec`` cannot be locked (empty when it can): missing images are reported
+    alone, as building them is the next step; then the rules of a locked spec."""
+    return image_problems_for_lock(spec) or spec_problems(
+        spec, artifact_type=artifact_type, status=ArtifactStatus.LOCKED
+    )

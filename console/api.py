@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from artifacts.api import router as artifacts_router
+from artifacts.build_api import router as builds_router
 from console.auth import API_AUTH
 from console.errors import BerthError, Conflict, Invalid
 from repositories.api import router as repositories_router
@@ -23,6 +24,7 @@ api = NinjaAPI(
 )
 api.add_router("", artifacts_router)
 api.add_router("", repositories_router)
+api.add_router("", builds_router)
 
 
 @api.exception_handler(BerthError)

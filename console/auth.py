@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer, django_auth
 
-from console.errors import Invalid
+from console.errors import Invalid, NotFound
 from console.models import ApiKey
 
 KEY_PREFIX = "berth_"
@@ -70,3 +71,29 @@ class ApiKeyBearer(HttpBearer):
 
 # Scripts use a bearer key; the browser uses its session cookie, which ninja checks for CSRF.
 API_AUTH = [ApiKeyBearer(), django_auth]
+
+
+def api_key_list(*, user: User) -> QuerySet[ApiKey]:
+    """``user``'s own keys, newest first, revoked ones included (they say when)."""
+    return ApiKey.objects.filter(user=user).order_by("-created_at", "id")
+
+
+def api_key_get(*, user: User, key_id: str) -> ApiKey:
+    """One of ``user``'s keys; anyone else's is missing (404), not forbidden."""
+    key = api_key_list(user=user).filter(pk=key_id).first()
+    if key is None:
+        raise NotFound()
+    return key
+
+
+def api_key_revoke(*, actor: User, key_id: str) -> ApiKey:
+    """Revoke one of ``actor``'s keys: it stops authenticating at once. Revoking twice is
+    harmless; someone else's key is 404, as if it did not exist."""
+    with transaction.atomic():
+        key = api_key_list(user=actor).select_for_update().filter(pk=key_id).first()
+        if key is None:
+            raise NotFound()
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+    return key

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -52,13 +53,18 @@ def toast(response: HttpResponse, message: str, level: str = "success") -> HttpR
 
 
 def redirect_client(request: HttpRequest, url: str, message: str = "") -> HttpResponse:
-    """After create/delete: htmx follows ``HX-Location``; a plain form follows a 303."""
+    """After create/delete: go to ``url`` as a whole page, which shows ``message``.
+
+    htmx gets ``HX-Redirect`` (a full load) rather than ``HX-Location``, which would fetch
+    ``url`` as an htmx request and get that page's fragment instead of the page; a plain
+    form follows a 303. Either way the message travels in the session.
+    """
+    if message:
+        messages.success(request, message)
     if request.headers.get("HX-Request") == "true":
         response = HttpResponse(status=204)
-        response.headers["HX-Location"] = json.dumps({"path": url, "target": "body"})
-    else:
-        response = HttpResponse(status=303)
-        response.headers["Location"] = url
-    if message:
-        toast(response, message)
+        response.headers["HX-Redirect"] = url
+        return response
+    response = HttpResponse(status=303)
+    response.headers["Location"] = url
     return response

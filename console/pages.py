@@ -7,7 +7,8 @@ from django.urls import path
 
 from console import apikey_views, team_views
 from console.permissions import Audience, route_permission
-from repositories.views import recipient_search, repository_list_page
+from repositories.sharing_views import recipient_search
+from repositories.views import repository_list_page
 
 public = route_permission(Audience.PUBLIC)
 

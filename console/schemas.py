@@ -29,3 +29,7 @@ class Envelope[T](Schema):
     next: str | None
     previous: str | None
     data: list[T]
+
+
+# Every route may answer with these, each with an ErrorOut body.
+ERROR_RESPONSES: dict[int, type[ErrorOut]] = dict.fromkeys((401, 403, 404, 409, 422), ErrorOut)

@@ -8,6 +8,7 @@ to Redis or RabbitMQ; nothing else has to change.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -172,4 +173,47 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("BERTH_LOG_LEVEL", "INFO")},
+}
+
+# Image builds: the builder engine, the registry it pushes to, and the limits on uploads.
+BERTH_BUILDER = os.environ.get("BERTH_BUILDER", "buildah")  # "buildah" | "buildkit"
+BERTH_BUILDKIT_ADDR = os.environ.get("BERTH_BUILDKIT_ADDR", "")
+BERTH_BUILDAH_ROOT = Path(os.environ.get("BERTH_BUILDAH_ROOT", VAR_DIR / "buildah"))
+BERTH_REGISTRY = os.environ.get("BERTH_REGISTRY", "127.0.0.1:5050")
+# Unset: verify TLS for every registry except one on the loopback address.
+BERTH_REGISTRY_TLS_VERIFY = (
+    env_bool("BERTH_REGISTRY_TLS_VERIFY", True)
+    if "BERTH_REGISTRY_TLS_VERIFY" in os.environ
+    else None
+)
+BERTH_REGISTRY_USERNAME = os.environ.get("BERTH_REGISTRY_USERNAME", "")
+BERTH_REGISTRY_PASSWORD = os.environ.get("BERTH_REGISTRY_PASSWORD", "")
+BERTH_BUILD_TIMEOUT = int(os.environ.get("BERTH_BUILD_TIMEOUT", "1800"))
+# A build whose worker has been silent this long is failed by the sweep.
+BERTH_BUILD_HEARTBEAT_TIMEOUT = int(os.environ.get("BERTH_BUILD_HEARTBEAT_TIMEOUT", "120"))
+BERTH_SOURCE_MAX_BYTES = int(os.environ.get("BERTH_SOURCE_MAX_BYTES", str(100 * 2**20)))
+BERTH_SOURCE_MAX_FILES = int(os.environ.get("BERTH_SOURCE_MAX_FILES", "10000"))
+BERTH_SOURCE_MAX_UNPACKED_BYTES = int(
+    os.environ.get("BERTH_SOURCE_MAX_UNPACKED_BYTES", str(500 * 2**20))
+)
+# Uploads larger than this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2**20
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2**20
+
+# Uploaded source goes through Django's storage API: the file system by default, an
+# S3-compatible store by settings (BERTH_STORAGE_BACKEND="storages.backends.s3.S3Storage"
+# with django-storages installed and BERTH_STORAGE_OPTIONS as JSON).
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "BERTH_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(os.environ.get("BERTH_STORAGE_OPTIONS", "{}")),
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-builds": {"task": "artifacts.tasks.sweep_stale_builds", "schedule": 60.0},
 }

@@ -77,6 +77,10 @@ def _inline_schema(type_: Any) -> dict[str, Any]:
             ref = node.get("$ref", "")
             if ref.startswith("#/$defs/"):
                 return inline(definitions[ref.removeprefix("#/$defs/")])
+            if "propertyName" in node and "mapping" in node:
+                # A discriminator's mapping names definitions, which are now inline; the
+                # property name alone still tells readers how the union is decided.
+                return {"propertyName": node["propertyName"]}
             return {key: inline(value) for key, value in node.items()}
         if isinstance(node, list):
             return [inline(item) for item in node]

@@ -10,7 +10,7 @@ from ninja import Query, Router
 from artifacts.schemas import ArtifactOut
 from console.listing import envelope
 from console.permissions import Action, Audience, PageRights, rights, route_permission
-from console.schemas import Envelope, ErrorOut
+from console.schemas import ERROR_RESPONSES, Envelope
 from console.sharing_api import SharedRoleOut, SharedRolesPatch, SharedRolesQuery, shared_roles_page
 from repositories import selectors, services
 from repositories.schemas import (
@@ -21,10 +21,9 @@ from repositories.schemas import (
 )
 
 router = Router(tags=["artifact repositories"], by_alias=True)
-ERRORS: dict[int, Any] = dict.fromkeys((401, 403, 404, 409, 422), ErrorOut)
 
 
-@router.get("/artifactRepositories", response={200: Envelope[RepositoryOut], **ERRORS})
+@router.get("/artifactRepositories", response={200: Envelope[RepositoryOut], **ERROR_RESPONSES})
 @route_permission(Audience.SIGNED_IN)
 def list_repositories(request: HttpRequest, query: Query[RepositoryListQuery]) -> dict[str, Any]:
     def serialize(rows: Any) -> list[RepositoryOut]:
@@ -35,14 +34,18 @@ def list_repositories(request: HttpRequest, query: Query[RepositoryListQuery]) -
     return envelope(request, repositories, query, serialize)
 
 
-@router.get("/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERRORS})
+@router.get(
+    "/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERROR_RESPONSES}
+)
 @route_permission(Action.VIEW, on="repository")
 def get_repository(request: HttpRequest, repository_id: str) -> RepositoryOut:
     repository = selectors.repository_get(user=request.user, repository_id=repository_id)
     return RepositoryOut.of(repository, rights(request.user, repository))
 
 
-@router.patch("/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERRORS})
+@router.patch(
+    "/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERROR_RESPONSES}
+)
 @route_permission(Action.EDIT, on="repository")
 def update_repository(
     request: HttpRequest, repository_id: str, payload: RepositoryPatch
@@ -55,7 +58,7 @@ def update_repository(
     return get_repository(request, repository_id)
 
 
-@router.delete("/artifactRepositories/{repository_id}", response={204: None, **ERRORS})
+@router.delete("/artifactRepositories/{repository_id}", response={204: None, **ERROR_RESPONSES})
 @route_permission(Action.DELETE, on="repository")
 def delete_repository(request: HttpRequest, repository_id: str) -> HttpResponse:
     services.repository_delete(actor=request.user, repository_id=repository_id)
@@ -64,7 +67,7 @@ def delete_repository(request: HttpRequest, repository_id: str) -> HttpResponse:
 
 @router.get(
     "/artifactRepositories/{repository_id}/versions",
-    response={200: Envelope[ArtifactOut], **ERRORS},
+    response={200: Envelope[ArtifactOut], **ERROR_RESPONSES},
 )
 @route_permission(Action.VIEW, on="repository")
 def list_versions(
@@ -83,7 +86,7 @@ def list_versions(
 
 @router.get(
     "/artifactRepositories/{repository_id}/sharedRoles",
-    response={200: Envelope[SharedRoleOut], **ERRORS},
+    response={200: Envelope[SharedRoleOut], **ERROR_RESPONSES},
 )
 @route_permission(Action.VIEW, on="repository")
 def list_shared_roles(
@@ -93,7 +96,9 @@ def list_shared_roles(
     return shared_roles_page(request, grants, query)
 
 
-@router.patch("/artifactRepositories/{repository_id}/sharedRoles", response={204: None, **ERRORS})
+@router.patch(
+    "/artifactRepositories/{repository_id}/sharedRoles", response={204: None, **ERROR_RESPONSES}
+)
 @route_permission(Action.SHARE, on="repository")
 def update_shared_roles(
     request: HttpRequest, repository_id: str, payload: SharedRolesPatch

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import Group, User
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from artifacts.constants import ArtifactStatus
 from artifacts.models import Artifact
 from console.listing import ordered, searched
-from console.permissions import Action, Actor, get_for_user, visible
-from console.sharing import Grant, grants
+from console.permissions import Action, Actor, get_for_user, signed_in, visible
+from console.sharing import Grant, RecipientType, grants
 from repositories.models import ArtifactRepository
 from repositories.schemas import RepositoryListQuery, VersionListQuery
 
@@ -71,3 +73,39 @@ def repository_grants(*, user: Actor, repository_id: str) -> list[Grant]:
     """Who holds which role on a repository (anyone who can see it may look)."""
     repository = get_for_user(user, ArtifactRepository.objects.all(), Action.VIEW, pk=repository_id)
     return grants(repository)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone a repository can be shared with: an active user or a team, by name."""
+
+    recipient_type: RecipientType
+    name: str
+
+
+def recipients_matching(*, user: Actor, term: str, limit: int = 10) -> list[Recipient]:
+    """Active users and teams whose name starts with ``term``, by name, at most ``limit``.
+
+    For the sharing form's autocomplete: any signed-in user may own a repository and share
+    it with anyone, so any may look names up; the anonymous get nothing (404).
+    """
+    signed_in(user)
+    term = term.strip()
+    if not term:
+        return []
+    usernames = (
+        User.objects.filter(is_active=True, username__istartswith=term)
+        .order_by(Lower("username"))
+        .values_list("username", flat=True)[:limit]
+    )
+    team_names = (
+        Group.objects.filter(name__istartswith=term)
+        .order_by(Lower("name"))
+        .values_list("name", flat=True)[:limit]
+    )
+    found = [Recipient(RecipientType.USER, name) for name in usernames] + [
+        Recipient(RecipientType.GROUP, name) for name in team_names
+    ]
+    # Each list holds its own first ``limit`` in the same order, so the first ``limit`` of
+    # both together are the right ones.
+    return sorted(found, key=lambda r: (r.name.lower(), r.recipient_type))[:limit]

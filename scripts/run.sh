@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the embedded default locally: SQLite + file-system broker under var/, one Celery
-# worker in the background, Django's dev server in the foreground on 127.0.0.1:${PORT:-8000}.
+# Run the embedded default locally: SQLite + file-system broker under var/, a local OCI
+# registry for builds, one Celery worker (with beat) in the background, Django's dev server
+# in the foreground on 127.0.0.1:${PORT:-8000}.
 # Ctrl-C stops everything.
 set -euo pipefail
 
@@ -45,9 +46,30 @@ trap 'exit 143' TERM
 
 mkdir -p var "$LOG_DIR"
 "$VENV/python" manage.py migrate --noinput
+
+# The local OCI registry that builds push to, on the address BERTH_REGISTRY names.
+REGISTRY=${BERTH_REGISTRY:-127.0.0.1:5050}
+mkdir -p var/registry
+cat >var/registry/config.yml <<EOF
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $PWD/var/registry/data
+http:
+  addr: $REGISTRY
+EOF
+start_bg registry docker-registry serve var/registry/config.yml
+for _ in {1..50}; do
+    curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+"$VENV/python" manage.py ensurebaseimage
 "$VENV/python" manage.py seeddemo
 
-start_bg worker "$VENV/celery" -A console worker --loglevel=INFO --concurrency=1
+# -B runs Celery beat inside the worker: the periodic sweep of builds whose worker died.
+start_bg worker "$VENV/celery" -A console worker -B --loglevel=INFO --concurrency=1 \
+    --schedule var/celerybeat-schedule
 
 # Not exec: the EXIT trap must run after the server stops.
 "$VENV/python" manage.py runserver "127.0.0.1:${PORT:-8000}"

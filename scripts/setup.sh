@@ -3,9 +3,11 @@
 # and the project installed into it. Idempotent; near-instant when nothing changed.
 set -euo pipefail
 
-# Debian packages the scripts rely on: PostgreSQL for the test run, Chromium for the browser
-# tests (Playwright drives it; it cannot download a browser here).
-APT_PACKAGES=(postgresql chromium)
+# Debian packages the project relies on: PostgreSQL for the test run, Chromium for the browser
+# tests (Playwright drives it; it cannot download a browser here), buildah + a registry +
+# skopeo for image builds, busybox-static for the offline base image, podman + runc to run
+# workloads, curl for health checks.
+APT_PACKAGES=(postgresql chromium buildah skopeo docker-registry busybox-static runc podman curl)
 
 cd "$(dirname "$0")/.."
 VENV=.venv

@@ -8,10 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from console.auth import api_key_create
+from console.sharing import NO_ROLE, Role, RoleChange, apply_role_changes, grant_role
+from console.teams import team_add_member, team_create
+from repositories.models import ArtifactRepository
+
+# Registry, buildah and Celery worker fixtures for tests that build images.
+pytest_plugins = ["tests.build_fixtures"]
 
 ARTIFACTS = "/api/v2/artifacts"
 REPOSITORIES = "/api/v2/artifactRepositories"
@@ -137,3 +143,63 @@ def staff_api(staff: User) -> ApiClient:
 @pytest.fixture
 def anonymous_api(db: Any) -> ApiClient:
     return ApiClient(None)
+
+
+# --- sharing personas ------------------------------------------------------------------
+# ``editor`` holds EDITOR directly; ``consumer`` is the team member: it holds CONSUMER only
+# through ``team``. ``shared_artifact`` is the owner's draft, its repository shared so.
+
+TEAM_NAME = "readers"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """MD5 instead of PBKDF2 (about a second per user here): tests make many users and
+    sign in often; what they check does not depend on the hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def share(repository_id: str, recipient: User | Group, role: str) -> None:
+    """Give ``recipient`` exactly ``role`` (or ``NO_ROLE``) on a repository, for setup."""
+    repository = ArtifactRepository.objects.get(pk=repository_id)
+    if role == NO_ROLE:
+        apply_role_changes(repository, [RoleChange(recipient=recipient, role=None)])
+    else:
+        grant_role(repository, recipient, Role(role))
+
+
+@pytest.fixture
+def editor(make_user: Callable[..., User]) -> User:
+    return make_user("edith")
+
+
+@pytest.fixture
+def consumer(make_user: Callable[..., User]) -> User:
+    return make_user("connor")
+
+
+@pytest.fixture
+def team(consumer: User) -> Group:
+    """A team whose one member is ``consumer``, made through the team services."""
+    group = team_create(actor=None, name=TEAM_NAME)
+    team_add_member(actor=None, team=group.name, username=consumer.username)
+    return group
+
+
+@pytest.fixture
+def editor_api(editor: User) -> ApiClient:
+    return ApiClient(editor)
+
+
+@pytest.fixture
+def consumer_api(consumer: User) -> ApiClient:
+    return ApiClient(consumer)
+
+
+@pytest.fixture
+def shared_artifact(api: ApiClient, editor: User, team: Group) -> dict[str, Any]:
+    """The owner's draft; its repository has ``editor`` as EDITOR and ``team`` as CONSUMER."""
+    artifact = api.create_artifact(name="shared-service")
+    share(artifact["artifactRepositoryId"], editor, "EDITOR")
+    share(artifact["artifactRepositoryId"], team, "CONSUMER")
+    return artifact

@@ -62,3 +62,26 @@
     showToast(el.getAttribute("data-toast"), el.getAttribute("data-toast-level"));
   });
 })();
+
+// Suggestions (the sharing form's recipient search): a button with data-fill copies its
+// data-fill-<name> attributes into the fields of that name in its form, then the list
+// of suggestions empties.
+(function () {
+  "use strict";
+  document.body.addEventListener("click", function (event) {
+    const pick = event.target.closest("[data-fill]");
+    if (!pick) return;
+    const form = pick.closest("form");
+    if (!form) return;
+    let first = null;
+    Array.prototype.forEach.call(pick.attributes, function (attribute) {
+      if (!attribute.name.startsWith("data-fill-")) return;
+      const field = form.elements.namedItem(attribute.name.slice("data-fill-".length));
+      if (!field) return;
+      field.value = attribute.value;
+      first = first || field;
+    });
+    pick.parentElement.replaceChildren();
+    if (first) first.focus();
+  });
+})();

@@ -16,7 +16,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("BERTH_CHROMIUM", "/usr/bin/chromium")
 # Screenshots of the main pages, kept after the run for people to look at (see README).
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+# Not under test-results/: pytest-playwright empties that folder at the start of a run.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 PASSWORD = "e2e-password-1"
 
 

@@ -1,0 +1,126 @@
+"""Real image builds: a local OCI registry, buildah, and a Celery worker on a real broker."""
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import tarfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from artifacts.base_image import build_base_image
+from console.celery import app as celery_app
+
+REGISTRY_CONFIG = """version: 0.1
+storage:
+  filesystem:
+    rootdirectory: {root}
+http:
+  addr: {address}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real OCI registry (Debian's docker-registry) on a free loopback port."""
+    root = tmp_path_factory.mktemp("registry")
+    address = f"127.0.0.1:{free_port()}"
+    config = root / "config.yml"
+    config.write_text(REGISTRY_CONFIG.format(root=root / "data", address=address))
+    process = subprocess.Popen(  # noqa: S603
+        ["docker-registry", "serve", str(config)],  # noqa: S607 (Debian's package, on PATH)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"http://{address}/v2/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    yield address
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def build_settings(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Point builds at the test registry and a buildah store of this run; returns the
+    pinned base image every test Dockerfile starts from."""
+    override = override_settings(
+        BERTH_REGISTRY=registry,
+        BERTH_REGISTRY_TLS_VERIFY=None,
+        BERTH_BUILDAH_ROOT=tmp_path_factory.mktemp("buildah"),
+        BERTH_BUILD_HEARTBEAT_TIMEOUT=120,
+    )
+    override.enable()
+    base = build_base_image(f"{registry}/berth/base/busybox:1", log=lambda _line: None)
+    yield base
+    override.disable()
+
+
+@pytest.fixture
+def celery_worker_thread(transactional_db: Any, build_settings: str) -> Iterator[None]:
+    """A real Celery worker (solo pool, in a thread) consuming the real broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        yield
+
+
+def source_archive(files: dict[str, str], name: str = "source.tar.gz") -> Any:
+    """An in-memory .tar.gz upload made of ``files`` (path -> text)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/gzip")
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def skopeo_inspect(image_uri: str) -> dict[str, Any]:
+    import json
+
+    result = subprocess.run(  # noqa: S603
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{image_uri}"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return dict(json.loads(result.stdout))
+
+
+__all__ = ["Path", "skopeo_inspect", "source_archive", "wait_for"]
