@@ -1,0 +1,482 @@
+"""The Kubernetes engine's rendering: plans in, cluster objects out, no cluster needed.
+
+The methods that talk to a cluster are not tested here (there is none on these machines);
+only what they do without one: refuse with a clear error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from workloads.runtimes.base import (
+    Autoscaling,
+    ContainerPlan,
+    ProbePlan,
+    ProtonPlan,
+    Resources,
+)
+from workloads.runtimes.kubernetes import KubernetesRuntime, render, resource_name
+
+WORKLOAD_ID = "65f0a1b2c3d4e5f6a7b8c9d0"
+PROTON_ID = "65f0a1b3aabbccddeeff0011"
+NAME = f"berth-{WORKLOAD_ID}-{PROTON_ID}"
+NAMESPACE = "berth-test"
+LABELS = {
+    "app.kubernetes.io/managed-by": "berth",
+    "berth.workload": WORKLOAD_ID,
+    "berth.proton": PROTON_ID,
+}
+METADATA = {
+    "name": NAME,
+    "namespace": NAMESPACE,
+    "labels": LABELS,
+    "annotations": {"berth.workload": WORKLOAD_ID, "berth.proton": PROTON_ID},
+}
+SECURITY_CONTEXT = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+    "readOnlyRootFilesystem": False,
+}
+# Kubernetes' own rules: Service names are DNS-1035 labels, label values at most 63.
+DNS_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
+PRIMARY = ContainerPlan(
+    name="web",
+    image="registry.example.com/team/web@sha256:" + "a" * 64,
+    primary=True,
+    port=8080,
+    entrypoint=("python", "-m", "app"),
+    env=(("MODE", "production"), ("GREETING", "hello world")),
+    readiness=ProbePlan(
+        "/ready", 8080, initial_delay_seconds=5, period_seconds=10, timeout_seconds=2
+    ),
+    liveness=ProbePlan(
+        "/healthz",
+        8080,
+        initial_delay_seconds=15,
+        period_seconds=20,
+        timeout_seconds=3,
+        failure_threshold=4,
+    ),
+    startup=ProbePlan("/ready", 8080, period_seconds=5, failure_threshold=30),
+    resources=Resources(cpu=0.5, memory="512Mi"),
+)
+SIDECAR = ContainerPlan(
+    name="proxy",
+    image="registry.example.com/team/proxy:2.0",
+    primary=False,
+    liveness=ProbePlan("/live", 9901),
+    resources=Resources(cpu=0.1, memory="64Mi"),
+)
+
+
+def plan(**changes: Any) -> ProtonPlan:
+    base = ProtonPlan(
+        workload_id=WORKLOAD_ID, proton_id=PROTON_ID, replicas=3, containers=(PRIMARY, SIDECAR)
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def autoscaled(*policies: tuple[str, float]) -> ProtonPlan:
+    return plan(autoscaling=Autoscaling(min_replicas=2, max_replicas=7, policies=policies))
+
+
+def by_kind(manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    kinds = [manifest["kind"] for manifest in manifests]
+    assert len(set(kinds)) == len(kinds)
+    return {manifest["kind"]: manifest for manifest in manifests}
+
+
+def test_two_containers_render_exactly_a_deployment_and_a_service() -> None:
+    deployment, service = render(plan(), NAMESPACE)
+
+    assert deployment == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": METADATA,
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": LABELS},
+            # 600 for scheduling and the pull, then the slowest container's probes:
+            # startup 0 + 5 * 30, readiness 5 + 10 * 3.
+            "progressDeadlineSeconds": 600 + 150 + 35,
+            "template": {
+                "metadata": {"labels": LABELS},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": PRIMARY.image,
+                            "command": ["python", "-m", "app"],
+                            "env": [
+                                {"name": "MODE", "value": "production"},
+                                {"name": "GREETING", "value": "hello world"},
+                            ],
+                            "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+                            "readinessProbe": {
+                                "httpGet": {"path": "/ready", "port": 8080},
+                                "initialDelaySeconds": 5,
+                                "periodSeconds": 10,
+                                "timeoutSeconds": 2,
+                                "failureThreshold": 3,
+                            },
+                            "livenessProbe": {
+                                "httpGet": {"path": "/healthz", "port": 8080},
+                                "initialDelaySeconds": 15,
+                                "periodSeconds": 20,
+                                "timeoutSeconds": 3,
+                                "failureThreshold": 4,
+                            },
+                            "startupProbe": {
+                                "httpGet": {"path": "/ready", "port": 8080},
+                                "initialDelaySeconds": 0,
+                                "periodSeconds": 5,
+                                "timeoutSeconds": 1,
+                                "failureThreshold": 30,
+                            },
+                            "resources": {
+                                "requests": {"cpu": "500m", "memory": "512Mi"},
+                                "limits": {"cpu": "500m", "memory": "512Mi"},
+                            },
+                            "securityContext": SECURITY_CONTEXT,
+                        },
+                        {
+                            "name": "proxy",
+                            "image": "registry.example.com/team/proxy:2.0",
+                            "livenessProbe": {
+                                "httpGet": {"path": "/live", "port": 9901},
+                                "initialDelaySeconds": 0,
+                                "periodSeconds": 10,
+                                "timeoutSeconds": 1,
+                                "failureThreshold": 3,
+                            },
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "64Mi"},
+                                "limits": {"cpu": "100m", "memory": "64Mi"},
+                            },
+                            "securityContext": SECURITY_CONTEXT,
+                        },
+                    ],
+                },
+            },
+        },
+    }
+    assert service == {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": METADATA,
+        "spec": {
+            "type": "ClusterIP",
+            "selector": LABELS,
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}],
+        },
+    }
+
+
+def test_only_the_primary_declares_a_port_and_every_container_is_locked_down() -> None:
+    deployment, _ = render(plan(), NAMESPACE)
+    primary, sidecar = deployment["spec"]["template"]["spec"]["containers"]
+
+    assert primary["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert "ports" not in sidecar
+    for container in (primary, sidecar):
+        assert container["securityContext"] == SECURITY_CONTEXT
+
+
+def test_labels_and_selectors_agree_on_every_object() -> None:
+    manifests = render(autoscaled(("cpuAverageUtilization", 70)), NAMESPACE, "apps.example.com")
+    deployment = by_kind(manifests)["Deployment"]
+    service = by_kind(manifests)["Service"]
+
+    assert [m["kind"] for m in manifests] == [
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "Ingress",
+    ]
+    for manifest in manifests:
+        assert manifest["metadata"]["labels"] == LABELS
+        assert manifest["metadata"]["name"] == NAME
+        assert manifest["metadata"]["namespace"] == NAMESPACE
+    assert deployment["spec"]["selector"]["matchLabels"] == LABELS
+    assert deployment["spec"]["template"]["metadata"]["labels"] == LABELS
+    assert service["spec"]["selector"] == LABELS
+
+
+def test_objects_share_no_dicts_so_changing_one_leaves_the_others_alone() -> None:
+    deployment, service = render(plan(), NAMESPACE)
+
+    deployment["metadata"]["labels"]["extra"] = "x"
+    deployment["spec"]["selector"]["matchLabels"]["extra"] = "x"
+
+    assert service["metadata"]["labels"] == LABELS
+    assert service["spec"]["selector"] == LABELS
+    assert deployment["spec"]["template"]["metadata"]["labels"] == LABELS
+
+
+def test_no_entrypoint_env_or_probes_leaves_those_fields_out() -> None:
+    bare = ContainerPlan(name="web", image="example.com/web:1", primary=True, port=8080)
+    deployment, _ = render(plan(containers=(bare,)), NAMESPACE)
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+
+    assert container == {
+        "name": "web",
+        "image": "example.com/web:1",
+        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+        "resources": {},
+        "securityContext": SECURITY_CONTEXT,
+    }
+    assert deployment["spec"]["progressDeadlineSeconds"] == 600
+
+
+def test_a_primary_without_a_port_is_refused() -> None:
+    portless = dataclasses.replace(PRIMARY, port=None)
+    with pytest.raises(ValueError, match="no port"):
+        render(plan(containers=(portless,)), NAMESPACE)
+
+
+@pytest.mark.parametrize(
+    ("cores", "millicores"),
+    [(0.1, "100m"), (0.25, "250m"), (1, "1000m"), (1.5, "1500m"), (0.0001, "1m")],
+)
+def test_cpu_is_rendered_in_millicores_rounded_up(cores: float, millicores: str) -> None:
+    primary = dataclasses.replace(PRIMARY, resources=Resources(cpu=cores))
+    deployment, _ = render(plan(containers=(primary,)), NAMESPACE)
+
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"] == {
+        "requests": {"cpu": millicores},
+        "limits": {"cpu": millicores},
+    }
+
+
+def test_a_gpu_is_an_nvidia_limit_and_no_request() -> None:
+    primary = dataclasses.replace(PRIMARY, resources=Resources(cpu=4, memory="16Gi", gpu=2))
+    deployment, _ = render(plan(containers=(primary,)), NAMESPACE)
+
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"] == {
+        "requests": {"cpu": "4000m", "memory": "16Gi"},
+        "limits": {"cpu": "4000m", "memory": "16Gi", "nvidia.com/gpu": "2"},
+    }
+
+
+def test_a_gpu_alone_renders_only_the_limit() -> None:
+    primary = dataclasses.replace(PRIMARY, resources=Resources(gpu=1))
+    deployment, _ = render(plan(containers=(primary,)), NAMESPACE)
+
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"] == {
+        "limits": {"nvidia.com/gpu": "1"}
+    }
+
+
+def test_cpu_autoscaling_renders_a_resource_metric_and_no_fixed_replicas() -> None:
+    manifests = by_kind(render(autoscaled(("cpuAverageUtilization", 70)), NAMESPACE))
+
+    assert "replicas" not in manifests["Deployment"]["spec"]
+    assert manifests["HorizontalPodAutoscaler"] == {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": METADATA,
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
+            "minReplicas": 2,
+            "maxReplicas": 7,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("scaling_metric", "target", "metric_name", "average_value"),
+    [
+        ("httpRequestsConcurrency", 10, "http_requests_concurrency", "10"),
+        ("httpRequestsConcurrency", 2.5, "http_requests_concurrency", "2500m"),
+        ("gpuCacheUtilization", 0.75, "gpu_cache_utilization", "750m"),
+        ("gpuRequestQueueDepth", 4, "gpu_request_queue_depth", "4"),
+    ],
+)
+def test_pod_metric_autoscaling_targets_an_average_value(
+    scaling_metric: str, target: float, metric_name: str, average_value: str
+) -> None:
+    manifests = by_kind(render(autoscaled((scaling_metric, target)), NAMESPACE))
+
+    assert "replicas" not in manifests["Deployment"]["spec"]
+    assert manifests["HorizontalPodAutoscaler"]["spec"]["metrics"] == [
+        {
+            "type": "Pods",
+            "pods": {
+                "metric": {"name": metric_name},
+                "target": {"type": "AverageValue", "averageValue": average_value},
+            },
+        }
+    ]
+
+
+def test_several_policies_become_several_metrics_in_order() -> None:
+    manifests = by_kind(
+        render(autoscaled(("httpRequestsConcurrency", 8), ("cpuAverageUtilization", 80)), NAMESPACE)
+    )
+    metrics = manifests["HorizontalPodAutoscaler"]["spec"]["metrics"]
+
+    assert [metric["type"] for metric in metrics] == ["Pods", "Resource"]
+
+
+def test_an_unknown_scaling_metric_is_refused() -> None:
+    with pytest.raises(ValueError, match="memoryUtilization"):
+        render(autoscaled(("memoryUtilization", 50)), NAMESPACE)
+
+
+def test_without_autoscaling_there_is_no_autoscaler() -> None:
+    assert [m["kind"] for m in render(plan(replicas=1), NAMESPACE)] == ["Deployment", "Service"]
+
+
+def test_an_ingress_host_adds_an_ingress_to_the_service() -> None:
+    manifests = by_kind(render(plan(), NAMESPACE, "apps.example.com"))
+
+    assert manifests["Ingress"] == {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": METADATA,
+        "spec": {
+            "rules": [
+                {
+                    "host": f"{NAME}.apps.example.com",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": NAME, "port": {"name": "http"}}},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    }
+
+
+def test_object_ids_name_the_objects_in_full() -> None:
+    assert resource_name(WORKLOAD_ID, PROTON_ID) == NAME
+    assert len(NAME) <= 63
+    assert DNS_1035_LABEL.fullmatch(NAME)
+
+
+def test_protons_started_in_the_same_second_get_different_names() -> None:
+    # An object id's first eight characters are its creation second.
+    second = "65f0a1b3"
+    assert resource_name(WORKLOAD_ID, second + "0" * 16) != resource_name(
+        WORKLOAD_ID, second + "1" * 16
+    )
+
+
+@pytest.mark.parametrize(
+    ("workload_id", "proton_id"),
+    [
+        ("w" * 100, "p" * 100),
+        ("Workload_With.Odd-Chars", "PROTON/42"),
+        ("a" * 63, "b"),
+        ("7" * 30, "8" * 30),
+    ],
+)
+def test_ids_that_do_not_fit_give_valid_names_labels_and_exact_annotations(
+    workload_id: str, proton_id: str
+) -> None:
+    manifests = render(plan(workload_id=workload_id, proton_id=proton_id), NAMESPACE)
+
+    for manifest in manifests:
+        metadata = manifest["metadata"]
+        assert DNS_1035_LABEL.fullmatch(metadata["name"]), metadata["name"]
+        for value in metadata["labels"].values():
+            assert LABEL_VALUE.fullmatch(value), value
+        assert metadata["annotations"] == {
+            "berth.workload": workload_id,
+            "berth.proton": proton_id,
+        }
+
+
+def test_long_ids_differing_only_at_the_end_still_get_different_names() -> None:
+    workload_id = "w" * 100
+    names = {resource_name(workload_id, "p" * 99 + suffix) for suffix in "abc"}
+    labels = {
+        render(plan(workload_id=workload_id, proton_id="p" * 99 + suffix), NAMESPACE)[0][
+            "metadata"
+        ]["labels"]["berth.proton"]
+        for suffix in "abc"
+    }
+
+    assert len(names) == 3
+    assert len(labels) == 3
+
+
+@pytest.mark.parametrize(
+    "make",
+    [plan, lambda: autoscaled(("cpuAverageUtilization", 60), ("gpuRequestQueueDepth", 3))],
+)
+def test_rendering_is_deterministic(make: Callable[[], ProtonPlan]) -> None:
+    first = render(make(), NAMESPACE, "apps.example.com")
+    second = render(make(), NAMESPACE, "apps.example.com")
+
+    assert first == second
+    assert json.dumps(first) == json.dumps(second)
+
+
+def test_every_object_survives_json_and_yaml_unchanged() -> None:
+    manifests = render(
+        autoscaled(("cpuAverageUtilization", 60), ("httpRequestsConcurrency", 1.5)),
+        NAMESPACE,
+        "apps.example.com",
+    )
+
+    assert json.loads(json.dumps(manifests)) == manifests
+    dumped = yaml.safe_dump_all(manifests, sort_keys=False)
+    assert list(yaml.safe_load_all(dumped)) == manifests
+    # No YAML anchors: each document reads on its own, as kubectl and people expect.
+    assert "&id" not in dumped
+    assert "*id" not in dumped
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda runtime: runtime.start(plan()),
+        lambda runtime: runtime.wait_ready(plan(), lambda: False),
+        lambda runtime: runtime.replicas(WORKLOAD_ID, PROTON_ID),
+        lambda runtime: runtime.stop(WORKLOAD_ID),
+        lambda runtime: runtime.running(),
+    ],
+    ids=["start", "wait_ready", "replicas", "stop", "running"],
+)
+def test_without_a_client_or_a_cluster_every_call_says_what_to_configure(
+    call: Callable[[KubernetesRuntime], object], settings: Any, tmp_path: Path
+) -> None:
+    # Without the optional client installed (as here) the error names the extra to
+    # install; with it, a missing kubeconfig names BERTH_K8S_KUBECONFIG.
+    settings.BERTH_K8S_KUBECONFIG = str(tmp_path / "no-such-kubeconfig")
+
+    with pytest.raises(RuntimeError) as raised:
+        call(KubernetesRuntime())
+
+    message = str(raised.value)
+    assert message.startswith("BERTH_RUNTIME=kubernetes")
+    assert "berth[kubernetes]" in message or "BERTH_K8S_KUBECONFIG" in message
