@@ -2,7 +2,7 @@
 # `make test ARGS="-k foo"` passes ARGS to both pytest runs.
 ARGS ?=
 
-.PHONY: setup run test
+.PHONY: setup run test bench
 
 setup:
 	./scripts/setup.sh
@@ -12,3 +12,7 @@ run: setup
 
 test: setup
 	./scripts/test.sh $(ARGS)
+
+# Benchmark (not part of test): `make bench ARGS="1000 10000"`; see tests/perf/README.md.
+bench: setup
+	./scripts/bench.sh $(ARGS)

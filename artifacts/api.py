@@ -9,6 +9,7 @@ from ninja import Query, Router, Status
 
 from artifacts import selectors, services
 from artifacts.schemas import ArtifactIn, ArtifactListQuery, ArtifactOut, ArtifactPatch, CloneIn
+from console.etags import etag_of, if_match
 from console.listing import envelope
 from console.permissions import Action, Audience, PageRights, rights, route_permission
 from console.schemas import ERROR_RESPONSES, Envelope
@@ -19,7 +20,10 @@ from repositories.services import repository_share
 router = Router(tags=["artifacts"], by_alias=True)
 
 
-def _one(request: HttpRequest, artifact: Any) -> ArtifactOut:
+def _one(request: HttpRequest, artifact: Any, response: HttpResponse | None = None) -> ArtifactOut:
+    """The artifact as the caller sees it; ``response`` gets its ETag."""
+    if response is not None:
+        response["ETag"] = etag_of(artifact)
     return ArtifactOut.of(artifact, rights(request.user, artifact))
 
 
@@ -46,28 +50,41 @@ def create_artifact(request: HttpRequest, payload: ArtifactIn) -> Status[Artifac
 
 @router.get("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERROR_RESPONSES})
 @route_permission(Action.VIEW, on="artifact")
-def get_artifact(request: HttpRequest, artifact_id: str) -> ArtifactOut:
-    return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
+def get_artifact(request: HttpRequest, artifact_id: str, response: HttpResponse) -> ArtifactOut:
+    artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+    return _one(request, artifact, response)
 
 
 @router.put("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERROR_RESPONSES})
 @route_permission(Action.EDIT, on="artifact")
-def replace_artifact(request: HttpRequest, artifact_id: str, payload: ArtifactIn) -> ArtifactOut:
-    services.artifact_replace(actor=request.user, artifact_id=artifact_id, data=payload.sent())
-    return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
+def replace_artifact(
+    request: HttpRequest, artifact_id: str, payload: ArtifactIn, response: HttpResponse
+) -> ArtifactOut:
+    services.artifact_replace(
+        actor=request.user, artifact_id=artifact_id, data=payload.sent(), if_match=if_match(request)
+    )
+    artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+    return _one(request, artifact, response)
 
 
 @router.patch("/artifacts/{artifact_id}", response={200: ArtifactOut, **ERROR_RESPONSES})
 @route_permission(Action.EDIT, on="artifact")
-def update_artifact(request: HttpRequest, artifact_id: str, payload: ArtifactPatch) -> ArtifactOut:
-    services.artifact_update(actor=request.user, artifact_id=artifact_id, data=payload.sent())
-    return _one(request, selectors.artifact_get(user=request.user, artifact_id=artifact_id))
+def update_artifact(
+    request: HttpRequest, artifact_id: str, payload: ArtifactPatch, response: HttpResponse
+) -> ArtifactOut:
+    services.artifact_update(
+        actor=request.user, artifact_id=artifact_id, data=payload.sent(), if_match=if_match(request)
+    )
+    artifact = selectors.artifact_get(user=request.user, artifact_id=artifact_id)
+    return _one(request, artifact, response)
 
 
 @router.delete("/artifacts/{artifact_id}", response={204: None, **ERROR_RESPONSES})
 @route_permission(Action.EDIT, on="artifact")
 def delete_artifact(request: HttpRequest, artifact_id: str) -> HttpResponse:
-    services.artifact_delete(actor=request.user, artifact_id=artifact_id)
+    services.artifact_delete(
+        actor=request.user, artifact_id=artifact_id, if_match=if_match(request)
+    )
     return HttpResponse(status=204)
 
 

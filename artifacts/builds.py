@@ -37,6 +37,7 @@ from artifacts.models import Artifact, ExecutionEnvironmentVersion, ImageBuild, 
 from artifacts.registry import configured_registry
 from artifacts.services import lock_artifact_rows, require_draft
 from artifacts.sources import source_limits
+from console import audit
 from console.errors import Conflict, Invalid, NotFound, Problem
 from console.permissions import Action, Actor, get_for_user, signed_in
 
@@ -88,6 +89,13 @@ def build_start(*, actor: Actor, artifact_id: str) -> list[ImageBuild]:
         from artifacts.tasks import run_build  # the task module imports this one
 
         for build in builds:
+            audit.record(
+                actor=actor,
+                action="build.start",
+                obj=build,
+                guard=artifact.repository,
+                name=f"{artifact.name} / {build.container_name}",
+            )
             transaction.on_commit(partial(run_build.delay, build.id))
     return builds
 
@@ -140,6 +148,13 @@ def build_cancel(*, actor: Actor, artifact_id: str, build_id: str) -> ImageBuild
         else:
             build.cancel_requested = True
             build.save(update_fields=["cancel_requested", "updated_at"])
+        audit.record(
+            actor=actor,
+            action="build.cancel",
+            obj=build,
+            guard=artifact.repository,
+            name=f"{artifact.name} / {build.container_name}",
+        )
     return build
 
 
@@ -202,7 +217,8 @@ def _end_with(
     final status (pollers stop at the final status)."""
     getattr(log, level)(message)
     log.flush()
-    _transition(build_id, ACTIVE_BUILD_STATUSES, status, message=message)
+    if _transition(build_id, ACTIVE_BUILD_STATUSES, status, message=message):
+        _record_end(build_id, status, {"message": [None, message]})
 
 
 class _StopCheck:
@@ -317,7 +333,22 @@ def _apply_result(build: ImageBuild, image_uri: str, log: BuildLog) -> None:
         if _transition(build.id, (BuildStatus.BUILT,), BuildStatus.COMPLETED, image_uri=image_uri):
             container["imageUri"] = image_uri
             artifact.save(update_fields=["spec", "updated_at"])
+            _record_end(build.id, BuildStatus.COMPLETED, {"imageUri": [None, image_uri]})
         # Otherwise the build was ended meanwhile (cancelled or swept): the draft stays.
+
+
+def _record_end(build_id: str, status: BuildStatus, changes: dict[str, Any]) -> None:
+    """The worker's part of the audit trail: how each build ended."""
+    build = ImageBuild.objects.select_related("artifact__repository").get(pk=build_id)
+    audit.record(
+        actor=None,
+        kind="worker",
+        action=f"build.{status.lower()}",
+        obj=build,
+        guard=build.artifact.repository,
+        name=f"{build.artifact.name} / {build.container_name}",
+        changes=changes,
+    )
 
 
 def _transition(build_id: str, from_statuses: Any, to: BuildStatus, **fields: Any) -> bool:

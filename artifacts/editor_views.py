@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -34,7 +33,8 @@ from artifacts.forms import (
 )
 from artifacts.models import Artifact
 from artifacts.services import artifact_create, artifact_replace
-from console.errors import Conflict, Invalid, Problem
+from console.errors import Conflict, Invalid, PreconditionFailed, Problem
+from console.etags import etag_of
 from console.htmx import redirect_client, render_page
 from console.permissions import Action, Audience, get_for_user, route_permission
 from console.web import domain_errors_as_http
@@ -291,19 +291,29 @@ def artifact_edit(request: HttpRequest, artifact_id: str) -> HttpResponse:
     if request.method == "GET":
         stored = {"name": artifact.name, "description": artifact.description}
         body = stored | {"type": artifact.type, "spec": artifact.spec}
-        return _editor(request, context, EditorForm(body))
+        # The version loaded travels with the form, so a save cannot silently overwrite
+        # someone else's save made in between.
+        return _editor(request, context | {"etag": etag_of(artifact)}, EditorForm(body))
     body = body_from_post(request.POST)
+    loaded_version = request.POST.get("etag", "")
+    context["etag"] = loaded_version
     if request.POST.get("action", SAVE) != SAVE:
         return _after_action(request, context, body)
     try:
         # The editor does not show tags; a replace resets what it is not given.
         artifact_replace(
-            actor=request.user, artifact_id=artifact.pk, data=body | {"tags": artifact.tags}
+            actor=request.user,
+            artifact_id=artifact.pk,
+            data=body | {"tags": artifact.tags},
+            if_match=loaded_version,
         )
     except Invalid as invalid:
         return _invalid(request, context, body, invalid)
     except Conflict as conflict:
         return _locked(request, artifact, conflict.detail)
+    except PreconditionFailed as stale:
+        form = EditorForm(body, carried=carried_values(request.POST))
+        return _editor(request, context | {"conflict": stale.detail}, form, status=412)
     return _saved(request, artifact, "Draft saved.")
 
 
@@ -329,9 +339,6 @@ def _invalid(
 
 
 def _saved(request: HttpRequest, artifact: Artifact, message: str) -> HttpResponse:
-    if request.headers.get("HX-Request") != "true":
-        # A plain form post follows a 303; the toast travels as a message to the next page.
-        messages.success(request, message)
     return redirect_client(request, reverse("artifact-detail", args=[artifact.pk]), message)
 
 

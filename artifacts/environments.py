@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from artifacts.models import ExecutionEnvironment, ExecutionEnvironmentVersion
+from console import audit
 from console.errors import Conflict, Invalid, NotFound
 
 
@@ -18,7 +19,9 @@ def environment_add(*, name: str, description: str = "") -> ExecutionEnvironment
         raise Invalid.at("name", msg="Use 1 to 200 characters.")
     try:
         with transaction.atomic():
-            return ExecutionEnvironment.objects.create(name=name, description=description)
+            environment = ExecutionEnvironment.objects.create(name=name, description=description)
+            audit.record(actor=None, kind="operator", action="environment.create", obj=environment)
+            return environment
     except IntegrityError:
         raise Conflict(
             f"An environment named {name!r} exists.", code="environment_exists"
@@ -38,9 +41,19 @@ def environment_version_add(
         raise Invalid.at("baseImage", msg="Give a label and an image reference without spaces.")
     try:
         with transaction.atomic():
-            return ExecutionEnvironmentVersion.objects.create(
+            version = ExecutionEnvironmentVersion.objects.create(
                 environment=found, label=label.strip(), base_image=base_image.strip()
             )
+            audit.record(
+                actor=None,
+                kind="operator",
+                action="environment.add_version",
+                obj=version,
+                guard=found,
+                name=f"{found.name} {version.label}",
+                changes={"baseImage": [None, version.base_image]},
+            )
+            return version
     except IntegrityError:
         raise Conflict(
             f"{found.name} already has a version {label!r}.", code="environment_version_exists"

@@ -15,9 +15,13 @@ from django.utils import timezone
 
 from artifacts.constants import ArtifactStatus, ArtifactType
 from artifacts.models import Artifact
+from artifacts.signals import artifact_locked
 from artifacts.source_refs import code_ref_problems
+from artifacts.usage import require_unused
 from artifacts.validators import lock_problems, locked_form, spec_normalized, validate_artifact
+from console import audit
 from console.errors import Conflict, Invalid, NotFound, Problem
+from console.etags import require_fresh
 from console.ids import is_object_id, new_object_id
 from console.permissions import Action, Actor, get_for_user, require, signed_in
 from console.services import missing_fields, reject_unknown_fields, unknown_fields
@@ -28,6 +32,7 @@ CREATE_FIELDS = ("name", "description", "type", "spec", "tags", "artifactReposit
 REPLACE_FIELDS = CREATE_FIELDS
 PATCH_FIELDS = ("name", "description", "spec", "tags", "status")
 EDITABLE = {"name": "name", "description": "description", "spec": "spec", "tags": "tags"}
+AUDITED_FIELDS = ("name", "description", "type", "status", "version", "spec", "tags")
 
 
 def artifact_create(*, actor: Actor, data: Mapping[str, Any]) -> Artifact:
@@ -97,10 +102,19 @@ def artifact_create(*, actor: Actor, data: Mapping[str, Any]) -> Artifact:
             creator=user,
         )
         repository.save(update_fields=["updated_at"])
+        audit.record(
+            actor=user,
+            action="artifact.create",
+            obj=artifact,
+            guard=repository,
+            changes=audit.changed({}, audit.snapshot(artifact, AUDITED_FIELDS)),
+        )
     return artifact
 
 
-def artifact_replace(*, actor: Actor, artifact_id: str, data: Mapping[str, Any]) -> Artifact:
+def artifact_replace(
+    *, actor: Actor, artifact_id: str, data: Mapping[str, Any], if_match: str | None = None
+) -> Artifact:
     """PUT: the draft takes every field from ``data``; omitted optional fields are reset."""
 
     def apply(artifact: Artifact) -> tuple[dict[str, Any], list[Problem]]:
@@ -122,10 +136,19 @@ def artifact_replace(*, actor: Actor, artifact_id: str, data: Mapping[str, Any])
         fields = {"description": "", "tags": []} | {k: v for k, v in data.items() if k in EDITABLE}
         return fields, problems
 
-    return _edit_draft(actor=actor, artifact_id=artifact_id, changes=apply, lock=False)
+    return _edit_draft(
+        actor=actor,
+        artifact_id=artifact_id,
+        changes=apply,
+        lock=False,
+        if_match=if_match,
+        action="artifact.replace",
+    )
 
 
-def artifact_update(*, actor: Actor, artifact_id: str, data: Mapping[str, Any]) -> Artifact:
+def artifact_update(
+    *, actor: Actor, artifact_id: str, data: Mapping[str, Any], if_match: str | None = None
+) -> Artifact:
     """PATCH: change the fields given; ``status: "locked"`` locks after applying them."""
     problems = unknown_fields(data, PATCH_FIELDS)
     if "status" in data and data["status"] != ArtifactStatus.LOCKED:
@@ -139,20 +162,23 @@ def artifact_update(*, actor: Actor, artifact_id: str, data: Mapping[str, Any]) 
     wants_lock = data.get("status") == ArtifactStatus.LOCKED
     changes = {k: v for k, v in data.items() if k in EDITABLE}
     if wants_lock and not changes and not problems:
-        return artifact_lock(actor=actor, artifact_id=artifact_id)
+        return artifact_lock(actor=actor, artifact_id=artifact_id, if_match=if_match)
     return _edit_draft(
         actor=actor,
         artifact_id=artifact_id,
         changes=lambda _artifact: (changes, problems),
         lock=wants_lock,
+        if_match=if_match,
+        action="artifact.update",
     )
 
 
-def artifact_lock(*, actor: Actor, artifact_id: str) -> Artifact:
+def artifact_lock(*, actor: Actor, artifact_id: str, if_match: str | None = None) -> Artifact:
     """Lock a draft into the next version of its repository. One-way."""
     artifact = get_for_user(actor, Artifact.objects.all(), Action.EDIT, pk=artifact_id)
     with transaction.atomic():
         repository, artifact = lock_artifact_rows(artifact)
+        require_fresh(artifact, if_match)
         if artifact.is_locked:
             raise Conflict(
                 f"The artifact is already locked as version {artifact.version}.",
@@ -185,15 +211,31 @@ def artifact_clone(*, actor: Actor, artifact_id: str, data: Mapping[str, Any]) -
             creator=signed_in(actor),
         )
         repository.save(update_fields=["updated_at"])
+        audit.record(
+            actor=actor,
+            action="artifact.clone",
+            obj=clone,
+            guard=repository,
+            changes={"clonedFrom": [None, source.id], "name": [None, clone.name]},
+        )
     return clone
 
 
-def artifact_delete(*, actor: Actor, artifact_id: str) -> None:
+def artifact_delete(*, actor: Actor, artifact_id: str, if_match: str | None = None) -> None:
     """Delete a draft. Locked versions are permanent (409)."""
     artifact = get_for_user(actor, Artifact.objects.all(), Action.EDIT, pk=artifact_id)
     with transaction.atomic():
         repository, artifact = lock_artifact_rows(artifact)
+        require_fresh(artifact, if_match)
         require_draft(artifact)
+        require_unused([artifact])
+        audit.record(
+            actor=actor,
+            action="artifact.delete",
+            obj=artifact,
+            guard=repository,
+            changes=audit.changed(audit.snapshot(artifact, AUDITED_FIELDS), {}),
+        )
         artifact.delete()
         repository.save(update_fields=["updated_at"])
 
@@ -204,11 +246,14 @@ def _edit_draft(
     artifact_id: str,
     changes: Callable[[Artifact], tuple[dict[str, Any], list[Problem]]],
     lock: bool,
+    if_match: str | None,
+    action: str,
 ) -> Artifact:
     """Apply ``changes(artifact)`` (fields, and problems found outside the validators)."""
     artifact = get_for_user(actor, Artifact.objects.all(), Action.EDIT, pk=artifact_id)
     with transaction.atomic():
         repository, artifact = lock_artifact_rows(artifact)
+        require_fresh(artifact, if_match)
         require_draft(artifact)
         fields, problems = changes(artifact)
         try:
@@ -221,12 +266,20 @@ def _edit_draft(
             problems += code_ref_problems(cleaned["spec"], repository.pk)
         if problems:
             raise Invalid(problems)
+        before = audit.snapshot(artifact, AUDITED_FIELDS)
         for field, value in cleaned.items():
             setattr(artifact, EDITABLE[field], value)
+        artifact.save()
+        audit.record(
+            actor=actor,
+            action=action,
+            obj=artifact,
+            guard=repository,
+            changes=audit.changed(before, audit.snapshot(artifact, AUDITED_FIELDS)),
+        )
         if lock:
             _lock_in_place(actor, repository, artifact)
         else:
-            artifact.save()
             repository.save(update_fields=["updated_at"])
     return artifact
 
@@ -261,3 +314,11 @@ def _lock_in_place(actor: Actor, repository: ArtifactRepository, artifact: Artif
     artifact.locked_at = timezone.now()
     artifact.locked_by = signed_in(actor)
     artifact.save()
+    audit.record(
+        actor=actor,
+        action="artifact.lock",
+        obj=artifact,
+        guard=repository,
+        changes={"status": ["draft", "locked"], "version": [None, artifact.version]},
+    )
+    artifact_locked.send(sender=Artifact, artifact=artifact)

@@ -16,6 +16,7 @@ from artifacts.constants import DEFAULT_DOCKERFILE_PATH
 from artifacts.containers import build_container, find_container
 from artifacts.models import Artifact, SourceArchive
 from artifacts.services import lock_artifact_rows, require_draft
+from console import audit
 from console.errors import Invalid
 from console.permissions import Action, Actor, get_for_user, signed_in
 
@@ -87,4 +88,15 @@ def source_upload(
                 built.pop("imageUri", None)
             artifact.save(update_fields=["spec", "updated_at"])
             repository.save(update_fields=["updated_at"])
+            audit.record(
+                actor=actor,
+                action="artifact.source_upload",
+                obj=artifact,
+                guard=repository,
+                changes={
+                    "container": [None, name],
+                    "codeRef": [None, source.id],
+                    "sha256": [None, source.sha256],
+                },
+            )
     return source

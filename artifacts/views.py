@@ -157,6 +157,8 @@ def _header_context(request: HttpRequest, artifact: Artifact) -> dict[str, Any]:
         "can_clone": may_edit,
         # Editing, locking and deleting apply to drafts only; locked versions are permanent.
         "can_change": may_edit and not artifact.is_locked,
+        # Who may run it: editors run drafts; anyone who sees a locked version runs it.
+        "can_run": may_edit or artifact.is_locked,
     }
 
 

@@ -6,13 +6,15 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
 from artifacts.api import router as artifacts_router
 from artifacts.build_api import router as builds_router
+from console.audit_api import router as audit_router
 from console.auth import API_AUTH
 from console.errors import BerthError, Conflict, Invalid
 from repositories.api import router as repositories_router
+from workloads.api import router as workloads_router
 
 api = NinjaAPI(
     title="Berth API",
@@ -25,6 +27,8 @@ api = NinjaAPI(
 api.add_router("", artifacts_router)
 api.add_router("", repositories_router)
 api.add_router("", builds_router)
+api.add_router("", workloads_router)
+api.add_router("", audit_router)
 
 
 @api.exception_handler(BerthError)
@@ -37,6 +41,15 @@ def domain_error(request: HttpRequest, exc: BerthError) -> HttpResponse:
     if isinstance(exc, Conflict):
         body["code"] = exc.code
     return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        # Ninja's answer to a body that is not JSON; for callers it is one more invalid input.
+        problem = {"loc": ["body"], "msg": "The body is not valid JSON.", "type": "json_invalid"}
+        return api.create_response(request, {"detail": [problem]}, status=422)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 @api.exception_handler(ValidationError)

@@ -13,8 +13,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer, django_auth
 
+from console import audit
+from console.audit import current_api_key_id
 from console.errors import Invalid, NotFound
 from console.models import ApiKey
+from console.throttle import API_KEY_FAILURES, client_ip
 
 KEY_PREFIX = "berth_"
 # Recording every use would turn each read into a write; once a minute is precise enough
@@ -35,6 +38,10 @@ def api_key_create(*, actor: User, name: str) -> tuple[ApiKey, str]:
     with transaction.atomic():
         key = ApiKey.objects.create(
             user=actor, name=name, prefix=secret[: len(KEY_PREFIX) + 6], digest=_digest(secret)
+        )
+        # The secret never reaches the log; the prefix tells keys apart.
+        audit.record(
+            actor=actor, action="api_key.create", obj=key, changes={"prefix": [None, key.prefix]}
         )
     return key, secret
 
@@ -57,15 +64,28 @@ def api_key_authenticate(secret: str) -> ApiKey | None:
     return key
 
 
+def api_key_for_request(request: HttpRequest, secret: str) -> ApiKey | None:
+    """``api_key_authenticate`` for a caller, who gets 20 bad keys a minute per address:
+    each bad one is counted, and past the limit this raises ``TooManyAttempts`` (429)
+    without looking the key up."""
+    address = client_ip(request)
+    API_KEY_FAILURES.check(address)
+    key = api_key_authenticate(secret)
+    if key is None:
+        API_KEY_FAILURES.failed(address)
+    return key
+
+
 class ApiKeyBearer(HttpBearer):
     """``Authorization: Bearer <key>``; sets ``request.user`` to the key's owner."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        key = api_key_authenticate(token)
+        key = api_key_for_request(request, token)
         if key is None:
             return None
         request.user = key.user
         request.api_key = key  # type: ignore[attr-defined]
+        current_api_key_id.set(key.id)
         return key.user
 
 
@@ -96,4 +116,5 @@ def api_key_revoke(*, actor: User, key_id: str) -> ApiKey:
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
+            audit.record(actor=actor, action="api_key.revoke", obj=key)
     return key

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from console.wire import WireModel
@@ -26,11 +26,18 @@ class ListQuery(WireModel):
 
     ORDER_FIELDS: ClassVar[Mapping[str, str]] = {"createdAt": "created_at"}
     DEFAULT_ORDER: ClassVar[str] = "-createdAt"
+    model_config = ConfigDict(json_schema_extra=lambda schema, cls: _document_order(schema, cls))
 
     offset: Annotated[int, Field(ge=0)] = 0
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     search: str | None = None
     order_by: str | None = None
+
+    @field_validator("order_by", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # ``?orderBy=`` from a form or a generated client means "no preference".
+        return None if value == "" else value
 
     @field_validator("order_by")
     @classmethod
@@ -54,6 +61,15 @@ def searched[ModelT: models.Model](
     return queryset.filter(
         Q(name__icontains=term) | Q(description__icontains=term) | Q(id__startswith=term.lower())
     )
+
+
+def _document_order(schema: dict[str, Any], cls: Any) -> None:
+    """Each list documents exactly the ``orderBy`` values it accepts."""
+    fields = list(getattr(cls, "ORDER_FIELDS", {}))
+    order_by = schema.get("properties", {}).get("orderBy")
+    if order_by is not None and fields:
+        order_by["enum"] = [*fields, *(f"-{field}" for field in fields), None]
+        order_by.pop("anyOf", None)
 
 
 def ordered[ModelT: models.Model](queryset: QuerySet[ModelT], query: ListQuery) -> QuerySet[ModelT]:

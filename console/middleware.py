@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from console.throttle import TooManyAttempts
 
 API_PREFIX = "/api/v2/"
+INVOKE_PREFIX = "/api/v2/endpoints/"
 
 
 class ApiTrailingSlashMiddleware:
@@ -21,6 +25,44 @@ class ApiTrailingSlashMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
+        # Invoke paths belong to the workload, which may care about the slash.
+        if path.startswith(INVOKE_PREFIX):
+            return self.get_response(request)
         if path.startswith(API_PREFIX) and path.endswith("/") and len(path) > len(API_PREFIX):
             request.path_info = path.rstrip("/")
         return self.get_response(request)
+
+
+class RequestLimitsMiddleware:
+    """Limits on what one request may cost, answered in the API's ``{"detail"}`` shape.
+
+    A body whose declared ``Content-Length`` exceeds ``BERTH_MAX_REQUEST_BYTES`` is refused
+    with 413 before anything reads it, so an oversized upload is never spooled to disk.
+    A view that raises ``TooManyAttempts`` (the invoke proxy's key check) answers 429, as
+    the API does for the same exception.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH", "")
+        # A missing or malformed length is read as no body by Django itself.
+        if declared.isdigit() and int(declared) > settings.BERTH_MAX_REQUEST_BYTES:
+            refusal = JsonResponse(
+                {
+                    "detail": f"The request body is {int(declared)} bytes; the limit is "
+                    f"{settings.BERTH_MAX_REQUEST_BYTES} bytes."
+                },
+                status=413,
+            )
+            # Answered above CommonMiddleware, which would add it: without a length the
+            # client reads until the connection closes, which may wait for the unread body.
+            refusal["Content-Length"] = str(len(refusal.content))
+            return refusal
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, TooManyAttempts):
+            return JsonResponse({"detail": exception.message}, status=exception.status_code)
+        return None

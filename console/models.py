@@ -33,3 +33,40 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEvent(models.Model):
+    """One change made by a service: who, what, to which object, before/after, when.
+
+    Written in the same transaction as the change. Events keep copies of names and ids,
+    never foreign keys to the changed object, so they outlive it. ``guard_type`` and
+    ``guard_id`` name the repository or workload whose viewers may read the event.
+    """
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    actor_kind = models.CharField(max_length=16)  # user | api_key | worker | operator
+    api_key_id = models.CharField(max_length=24, blank=True, default="")
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64)
+    object_name = models.CharField(max_length=500, blank=True, default="")
+    guard_type = models.CharField(max_length=32, blank=True, default="")
+    guard_id = models.CharField(max_length=64, blank=True, default="")
+    changes = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["guard_type", "guard_id", "at"]),
+            models.Index(fields=["action"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id} by {self.actor_name}"

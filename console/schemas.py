@@ -32,4 +32,6 @@ class Envelope[T](Schema):
 
 
 # Every route may answer with these, each with an ErrorOut body.
-ERROR_RESPONSES: dict[int, type[ErrorOut]] = dict.fromkeys((401, 403, 404, 409, 422), ErrorOut)
+ERROR_RESPONSES: dict[int, type[ErrorOut]] = dict.fromkeys(
+    (401, 403, 404, 409, 412, 422, 429), ErrorOut
+)

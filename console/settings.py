@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BERTH_VAR_DIR", BASE_DIR / "var")).resolve()
 # The embedded default keeps its database, broker queue and logs here; make it on first use.
@@ -59,10 +62,20 @@ def sqlite_database(path: Path) -> dict[str, Any]:
     }
 
 
-SECRET_KEY = os.environ.get(
-    "BERTH_SECRET_KEY", "berth-embedded-default-key-do-not-use-in-production-0123456789"
-)
-DEBUG = env_bool("BERTH_DEBUG", True)
+# BERTH_PRODUCTION=1: HTTPS-only cookies, HSTS, no debug pages, and a secret that must come
+# from the environment (the block "Production mode and security" at the end of this file).
+BERTH_PRODUCTION = env_bool("BERTH_PRODUCTION", False)
+EMBEDDED_SECRET_KEY = "berth-embedded-default-key-do-not-use-in-production-0123456789"  # noqa: S105
+SECRET_KEY = os.environ.get("BERTH_SECRET_KEY", EMBEDDED_SECRET_KEY)
+if BERTH_PRODUCTION and SECRET_KEY in {"", EMBEDDED_SECRET_KEY}:
+    # The embedded key is public (it is in this file): anyone could forge sessions with it.
+    raise ImproperlyConfigured(
+        "BERTH_PRODUCTION is on but BERTH_SECRET_KEY is missing or the embedded development "
+        "key: set BERTH_SECRET_KEY to a long random secret (50+ characters), e.g. the output "
+        'of `python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
+    )
+# Production never shows debug pages unless BERTH_DEBUG says so explicitly.
+DEBUG = env_bool("BERTH_DEBUG", not BERTH_PRODUCTION)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("BERTH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 ]
@@ -79,10 +92,16 @@ INSTALLED_APPS = [
     "console",
     "repositories",
     "artifacts",
+    "workloads",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so every response below carries the policy (SECURE_CSP at the end of the file).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads the body or the session: refuses oversized requests (413).
+    "console.middleware.RequestLimitsMiddleware",
+    "console.audit.RequestIdMiddleware",
     "console.middleware.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -216,4 +235,108 @@ STORAGES = {
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-builds": {"task": "artifacts.tasks.sweep_stale_builds", "schedule": 60.0},
+    "expire-workloads": {"task": "workloads.tasks.expire_workloads", "schedule": 60.0},
+    "sweep-orphan-containers": {
+        "task": "workloads.tasks.sweep_orphan_containers",
+        "schedule": 300.0,
+    },
 }
+# A rolling replacement waits this long after switching traffic before it stops the old
+# replicas, so that requests already sent to them can finish.
+BERTH_DRAIN_SECONDS = float(os.environ.get("BERTH_DRAIN_SECONDS", "2"))
+
+# Workloads: the runtime engine
+BERTH_RUNTIME = os.environ.get("BERTH_RUNTIME", "podman")
+# Podman's own state (--root, --runroot, --tmpdir) lives under this folder.
+BERTH_PODMAN_ROOT = Path(os.environ.get("BERTH_PODMAN_ROOT", VAR_DIR / "podman"))
+# Replicas publish their ports on the loopback interface only; the platform proxies to them.
+BERTH_PODMAN_HOST = "127.0.0.1"
+
+# Kubernetes runtime (BERTH_RUNTIME=kubernetes)
+# One namespace per Berth installation: the orphan sweep stops every Berth-labelled
+# Deployment in it that this installation's database does not know.
+BERTH_K8S_NAMESPACE = os.environ.get("BERTH_K8S_NAMESPACE", "berth")
+# Empty: Berth runs in the cluster and uses its pod's service account.
+BERTH_K8S_KUBECONFIG = os.environ.get("BERTH_K8S_KUBECONFIG", "")
+# Set when Berth runs outside the cluster: each proton gets an Ingress at
+# <name>.<this host>, and the platform reaches replicas through it instead of pod addresses.
+# That Ingress answers without Berth's authentication: serve this host on an internal network.
+BERTH_K8S_INGRESS_HOST = os.environ.get("BERTH_K8S_INGRESS_HOST", "")
+
+# Benchmarks (tests/perf, `make bench`): routes /bench/ceiling, a trivial JSON view that
+# measures what the server and middleware cost alone. Off everywhere else.
+BERTH_BENCH_CEILING = env_bool("BERTH_BENCH_CEILING", False)
+
+
+# Production mode and security
+# BERTH_PRODUCTION and the checks on SECRET_KEY and DEBUG are at the top of this file.
+# `manage.py check --deploy` reports no issue in production mode (tests/console/
+# test_security_settings.py). Headers that cost nothing over plain HTTP are on in every mode.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Origins (scheme://host[:port]) whose unsafe requests pass the CSRF check; needed when the
+# browser's origin differs from the host Django sees (for example behind a TLS proxy).
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("BERTH_CSRF_TRUSTED_ORIGINS", "").split(",")
+    if origin.strip()
+]
+# Only behind a proxy that sets (overwrites) X-Forwarded-Proto itself: otherwise a client
+# could claim HTTPS on a plain connection.
+if env_bool("BERTH_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a proxy that appends the client's address to X-Forwarded-For: the throttles
+# (console/throttle.py) then count by that address instead of the proxy's own, which would
+# put every client in one bucket.
+BERTH_TRUST_X_FORWARDED_FOR = env_bool("BERTH_TRUST_X_FORWARDED_FOR", False)
+if BERTH_PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    # One year, subdomains and the preload list: the browser never tries plain HTTP again.
+    # Submitting the host to the preload list is a separate, deliberate step.
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# Content-Security-Policy, in every mode so that a violation shows up during development:
+# the console loads only its own scripts, styles and images and runs no inline code
+# (static/js/app.js wires everything). The API docs (django-ninja's Swagger UI, from static
+# files) satisfy it too, so no route relaxes it; tests/e2e/test_csp.py checks both.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+# Requests whose Content-Length exceeds this are refused with 413 before their body is read
+# (console.middleware.RequestLimitsMiddleware): the largest legitimate body is a source
+# upload, plus room for the multipart envelope and the other fields.
+BERTH_MAX_REQUEST_BYTES = int(
+    os.environ.get("BERTH_MAX_REQUEST_BYTES", str(BERTH_SOURCE_MAX_BYTES + 2**20))
+)
+
+
+def cache_from_url(url: str) -> dict[str, Any]:
+    """``redis://host:port/db`` (or ``rediss://``) as a CACHES entry; empty: this process's
+    memory."""
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if urlsplit(url).scheme in {"redis", "rediss"}:
+        # Django's own backend; it needs the `redis` package (see docs/deployment.md).
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfigured(f"BERTH_CACHE_URL must be redis:// or rediss://, not {url!r}")
+
+
+# The throttles (console/throttle.py) count failures in the cache. The default lives in each
+# process's memory, so every web process counts on its own: production with several
+# processes sets BERTH_CACHE_URL to a shared Redis.
+CACHES = {"default": cache_from_url(os.environ.get("BERTH_CACHE_URL", ""))}

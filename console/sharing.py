@@ -21,6 +21,7 @@ from django.db import models, transaction
 
 from console.errors import Conflict, Invalid, Problem
 from console.permissions import Action, codename, group_grants, guard_of, user_grants
+from console.services import unknown_fields
 
 MAX_ROLE_UPDATES = 100
 
@@ -111,6 +112,27 @@ def grants(obj: models.Model) -> list[Grant]:
         if role is not None:
             result.append(Grant(kind, recipient_id, name, role))
     return sorted(result, key=lambda g: (g.recipient_type != RecipientType.USER, g.name.lower()))
+
+
+def grant_summary(obj: models.Model) -> list[str]:
+    """Who holds what, as short strings for the audit log (``user:ana=OWNER``)."""
+    return [f"{g.recipient_type}:{g.name}={g.role}" for g in grants(obj)]
+
+
+def parse_share_request(data: Mapping[str, Any]) -> list[RoleChange]:
+    """Check a ``{"operation": "updateRoles", "roles": [...]}`` body; every problem at once."""
+    problems = unknown_fields(data, ("operation", "roles"))
+    if data.get("operation") != "updateRoles":
+        problems.append(
+            Problem(("operation",), 'The only operation is "updateRoles".', "literal_error")
+        )
+    try:
+        changes = parse_role_updates(data.get("roles"))
+    except Invalid as invalid:
+        raise Invalid([*problems, *invalid.problems]) from None
+    if problems:
+        raise Invalid(problems)
+    return changes
 
 
 def parse_role_updates(entries: Any) -> list[RoleChange]:

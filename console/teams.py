@@ -6,9 +6,12 @@ Membership is read on every permission check, so a change applies from the next 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import Group, User
 from django.db import IntegrityError, transaction
 
+from console import audit
 from console.errors import Conflict, Forbidden, Invalid, NotFound
 
 TEAM_NAME_MAX_LENGTH = 150
@@ -44,21 +47,40 @@ def team_create(*, actor: User | None, name: str) -> Group:
         )
     try:
         with transaction.atomic():
-            return Group.objects.create(name=name)
+            team = Group.objects.create(name=name)
+            _record(actor, "team.create", team)
+            return team
     except IntegrityError:
         raise Conflict(f"A team named {name!r} exists already.", code="team_exists") from None
 
 
 def team_delete(*, actor: User | None, team: str | int) -> None:
     _require_staff(actor)
-    _team(team).delete()
+    with transaction.atomic():
+        found = _team(team)
+        _record(actor, "team.delete", found)
+        found.delete()
 
 
 def team_add_member(*, actor: User | None, team: str | int, username: str) -> None:
     _require_staff(actor)
-    _team(team).user_set.add(_user(username))
+    with transaction.atomic():
+        found = _team(team)
+        found.user_set.add(_user(username))
+        _record(actor, "team.add_member", found, {"member": [None, username]})
 
 
 def team_remove_member(*, actor: User | None, team: str | int, username: str) -> None:
     _require_staff(actor)
-    _team(team).user_set.remove(_user(username))
+    with transaction.atomic():
+        found = _team(team)
+        found.user_set.remove(_user(username))
+        _record(actor, "team.remove_member", found, {"member": [username, None]})
+
+
+def _record(
+    actor: User | None, action: str, team: Group, changes: dict[str, Any] | None = None
+) -> None:
+    audit.record(
+        actor=actor, kind="" if actor else "operator", action=action, obj=team, changes=changes
+    )

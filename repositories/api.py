@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from artifacts.schemas import ArtifactOut
+from console.etags import etag_of, if_match
 from console.listing import envelope
 from console.permissions import Action, Audience, PageRights, rights, route_permission
 from console.schemas import ERROR_RESPONSES, Envelope
@@ -38,8 +39,11 @@ def list_repositories(request: HttpRequest, query: Query[RepositoryListQuery]) -
     "/artifactRepositories/{repository_id}", response={200: RepositoryOut, **ERROR_RESPONSES}
 )
 @route_permission(Action.VIEW, on="repository")
-def get_repository(request: HttpRequest, repository_id: str) -> RepositoryOut:
+def get_repository(
+    request: HttpRequest, repository_id: str, response: HttpResponse
+) -> RepositoryOut:
     repository = selectors.repository_get(user=request.user, repository_id=repository_id)
+    response["ETag"] = etag_of(repository)
     return RepositoryOut.of(repository, rights(request.user, repository))
 
 
@@ -48,20 +52,23 @@ def get_repository(request: HttpRequest, repository_id: str) -> RepositoryOut:
 )
 @route_permission(Action.EDIT, on="repository")
 def update_repository(
-    request: HttpRequest, repository_id: str, payload: RepositoryPatch
+    request: HttpRequest, repository_id: str, payload: RepositoryPatch, response: HttpResponse
 ) -> RepositoryOut:
     services.repository_update(
         actor=request.user,
         repository_id=repository_id,
         data=payload.sent(),
+        if_match=if_match(request),
     )
-    return get_repository(request, repository_id)
+    return get_repository(request, repository_id, response)
 
 
 @router.delete("/artifactRepositories/{repository_id}", response={204: None, **ERROR_RESPONSES})
 @route_permission(Action.DELETE, on="repository")
 def delete_repository(request: HttpRequest, repository_id: str) -> HttpResponse:
-    services.repository_delete(actor=request.user, repository_id=repository_id)
+    services.repository_delete(
+        actor=request.user, repository_id=repository_id, if_match=if_match(request)
+    )
     return HttpResponse(status=204)
 
 

@@ -9,14 +9,24 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from artifacts.constants import ArtifactStatus
+from artifacts.usage import require_unused
 from artifacts.validators import field_problems, tags_normalized
-from console.errors import Conflict, Invalid, Problem
+from console import audit
+from console.errors import Conflict, Invalid
+from console.etags import require_fresh
 from console.permissions import Action, Actor, get_for_user
 from console.services import unknown_fields
-from console.sharing import Role, apply_role_changes, grant_role, parse_role_updates
+from console.sharing import (
+    Role,
+    apply_role_changes,
+    grant_role,
+    grant_summary,
+    parse_share_request,
+)
 from repositories.models import ArtifactRepository
 
 REPOSITORY_PATCH_FIELDS = ("name", "description", "tags")
+AUDITED_FIELDS = ("name", "description", "type", "tags")
 
 
 def repository_open(
@@ -38,11 +48,17 @@ def repository_open(
             code="repository_id_taken",
         ) from None
     grant_role(repository, actor, Role.OWNER)
+    audit.record(
+        actor=actor,
+        action="repository.create",
+        obj=repository,
+        changes=audit.changed({}, audit.snapshot(repository, AUDITED_FIELDS)),
+    )
     return repository
 
 
 def repository_update(
-    *, actor: Actor, repository_id: str, data: Mapping[str, Any]
+    *, actor: Actor, repository_id: str, data: Mapping[str, Any], if_match: str | None = None
 ) -> ArtifactRepository:
     """Rename, describe or tag a repository (OWNER or EDITOR)."""
     repository = get_for_user(
@@ -55,6 +71,8 @@ def repository_update(
         raise Invalid(problems)
     with transaction.atomic():
         repository = ArtifactRepository.objects.select_for_update().get(pk=repository.pk)
+        require_fresh(repository, if_match)
+        before = audit.snapshot(repository, AUDITED_FIELDS)
         if "name" in data:
             repository.name = data["name"].strip()
         if "description" in data:
@@ -62,10 +80,16 @@ def repository_update(
         if "tags" in data:
             repository.tags = tags_normalized(data["tags"])
         repository.save()
+        audit.record(
+            actor=actor,
+            action="repository.update",
+            obj=repository,
+            changes=audit.changed(before, audit.snapshot(repository, AUDITED_FIELDS)),
+        )
     return repository
 
 
-def repository_delete(*, actor: Actor, repository_id: str) -> None:
+def repository_delete(*, actor: Actor, repository_id: str, if_match: str | None = None) -> None:
     """Delete a repository and its drafts (OWNER). Locked versions are permanent: 409."""
     repository = get_for_user(
         actor, ArtifactRepository.objects.all(), Action.DELETE, pk=repository_id
@@ -73,6 +97,7 @@ def repository_delete(*, actor: Actor, repository_id: str) -> None:
     with transaction.atomic():
         # Lock the row so a concurrent lock of one of its drafts waits for us (or we for it).
         repository = ArtifactRepository.objects.select_for_update().get(pk=repository.pk)
+        require_fresh(repository, if_match)
         locked = repository.artifacts.filter(status=ArtifactStatus.LOCKED).count()
         if locked:
             raise Conflict(
@@ -80,6 +105,14 @@ def repository_delete(*, actor: Actor, repository_id: str) -> None:
                 "it cannot be deleted.",
                 code="repository_has_versions",
             )
+        require_unused(list(repository.artifacts.all()))
+        drafts = list(repository.artifacts.values_list("name", flat=True))
+        audit.record(
+            actor=actor,
+            action="repository.delete",
+            obj=repository,
+            changes={"name": [repository.name, None], "drafts": [drafts, None]},
+        )
         repository.delete()
 
 
@@ -88,20 +121,16 @@ def repository_share(*, actor: Actor, repository_id: str, data: Mapping[str, Any
     repository = get_for_user(
         actor, ArtifactRepository.objects.all(), Action.SHARE, pk=repository_id
     )
-    problems = unknown_fields(data, ("operation", "roles"))
-    if data.get("operation") != "updateRoles":
-        problems.append(
-            Problem(("operation",), 'The only operation is "updateRoles".', "literal_error")
-        )
-    changes = []
-    try:
-        changes = parse_role_updates(data.get("roles"))
-    except Invalid as invalid:
-        problems += invalid.problems
-    if problems:
-        raise Invalid(problems)
+    changes = parse_share_request(data)
     with transaction.atomic():
         # Serialises role updates of one repository: the last-owner check sees them all.
         repository = ArtifactRepository.objects.select_for_update().get(pk=repository.pk)
+        before = grant_summary(repository)
         apply_role_changes(repository, changes)
         repository.save(update_fields=["updated_at"])
+        audit.record(
+            actor=actor,
+            action="repository.share",
+            obj=repository,
+            changes={"roles": [before, grant_summary(repository)]},
+        )

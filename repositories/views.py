@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from artifacts.models import Artifact
 from artifacts.schemas import ArtifactListQuery
 from artifacts.selectors import artifact_list
+from console.audit_api import audit_events
 from console.errors import Conflict, Forbidden, Invalid
 from console.htmx import redirect_client, render_page, toast
 from console.permissions import Action, Audience, PageRights, rights, route_permission
@@ -23,6 +24,8 @@ from repositories.models import ArtifactRepository
 from repositories.schemas import RepositoryListQuery
 from repositories.selectors import repository_get, repository_list
 from repositories.services import repository_delete, repository_update
+from workloads.schemas import WorkloadListQuery
+from workloads.selectors import workload_list
 
 PAGE_SIZE = 20
 SCOPES = {"all": "All I can see", "mine": "Created by me", "shared": "Shared with me"}
@@ -83,6 +86,7 @@ def repository_list_page(request: HttpRequest) -> HttpResponse:
 TABS = {
     "versions": "Locked versions",
     "drafts": "Drafts",
+    "workloads": "Workloads",
     "sharing": "Sharing",
     "activity": "Activity",
 }
@@ -162,7 +166,13 @@ def repository_page(
         "num_versions": num_versions,
     }
     total = 0
-    if tab in ("versions", "activity"):
+    if tab == "activity":
+        events = audit_events(user=request.user).filter(
+            guard_type="repository", guard_id=repository.pk
+        )
+        total = events.count()
+        context["events"] = list(events[offset : offset + TAB_PAGE_SIZE])
+    elif tab == "versions":
         total = num_versions
         versions = _artifacts_of(request, repository, "locked", "-version", offset)
         context["rows"] = [(artifact, image_refs(artifact.spec)) for artifact in versions]
@@ -171,6 +181,12 @@ def repository_page(
         total = num_drafts
         drafts = _artifacts_of(request, repository, "draft", "-updatedAt", offset)
         context["rows"] = [(artifact, image_refs(artifact.spec)) for artifact in drafts]
+    elif tab == "workloads":
+        # Those the caller may see, of every artifact of the repository.
+        query = WorkloadListQuery(repository_id=repository.pk)
+        workloads = workload_list(user=request.user, query=query)
+        total = workloads.count()
+        context["workloads"] = list(workloads[offset : offset + TAB_PAGE_SIZE])
     else:
         # Each grant with the key of its row, where a refused change is explained.
         context["grants"] = [

@@ -5,9 +5,10 @@ set -euo pipefail
 
 # Debian packages the project relies on: PostgreSQL for the test run, Chromium for the browser
 # tests (Playwright drives it; it cannot download a browser here), buildah + a registry +
-# skopeo for image builds, busybox-static for the offline base image, podman + runc to run
+# skopeo for image builds, busybox-static for the offline base image, podman + runc +
+# catatonit (the init `podman run --init` needs; --no-install-recommends skips it) to run
 # workloads, curl for health checks.
-APT_PACKAGES=(postgresql chromium buildah skopeo docker-registry busybox-static runc podman curl)
+APT_PACKAGES=(postgresql chromium buildah skopeo docker-registry busybox-static runc podman catatonit curl)
 
 cd "$(dirname "$0")/.."
 VENV=.venv

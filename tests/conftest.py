@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.test import Client
 
 from console.auth import api_key_create
@@ -16,8 +17,9 @@ from console.sharing import NO_ROLE, Role, RoleChange, apply_role_changes, grant
 from console.teams import team_add_member, team_create
 from repositories.models import ArtifactRepository
 
-# Registry, buildah and Celery worker fixtures for tests that build images.
-pytest_plugins = ["tests.build_fixtures"]
+# Registry, buildah and Celery worker fixtures for tests that build images; test images and
+# a podman store for tests that run workloads.
+pytest_plugins = ["tests.build_fixtures", "tests.workload_fixtures"]
 
 ARTIFACTS = "/api/v2/artifacts"
 REPOSITORIES = "/api/v2/artifactRepositories"
@@ -150,6 +152,12 @@ def anonymous_api(db: Any) -> ApiClient:
 # through ``team``. ``shared_artifact`` is the owner's draft, its repository shared so.
 
 TEAM_NAME = "readers"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Throttles count failures in the cache; each test starts with none counted."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,12 @@
 (function () {
   "use strict";
 
-  // Invalid forms come back as 422 with the re-rendered form; conflicts (409) and
-  // refusals (403) come back with a message fragment. Swap them like a 200.
+  // Invalid forms come back as 422 with the re-rendered form; conflicts (409), stale
+  // saves (412) and refusals (403) come back with a message fragment. Swap them like a 200.
   htmx.config.responseHandling = [
     { code: "204", swap: false },
     { code: "[23]..", swap: true },
-    { code: "(403|409|422)", swap: true, error: false },
+    { code: "(403|409|412|422)", swap: true, error: false },
     { code: "[45]..", swap: false, error: true },
   ];
   // Keep the back button honest: history restores ask the server for the whole page.

@@ -394,3 +394,26 @@ def test_anonymous_visitors_are_sent_to_sign_in(db: Any) -> None:
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
     assert not Artifact.objects.exists()
+
+
+def test_a_save_over_someone_elses_save_is_refused_and_keeps_what_was_typed(
+    owner_client: Client, owner: User
+) -> None:
+    from artifacts.services import artifact_create, artifact_update
+    from tests.conftest import artifact_body
+
+    draft = artifact_create(actor=owner, data=artifact_body(name="shared-draft"))
+    page = owner_client.get(f"/artifacts/{draft.pk}/edit/").content.decode()
+    loaded = re.search(r'name="etag" value="([^"]+)"', page)
+    assert loaded is not None
+    artifact_update(actor=owner, artifact_id=draft.pk, data={"description": "saved elsewhere"})
+
+    posted = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
+    posted["name"] = "my rename"
+    response = owner_client.post(f"/artifacts/{draft.pk}/edit/", posted | {"action": "save"})
+
+    assert response.status_code == 412
+    assert "Someone else changed this" in response.content.decode()
+    assert 'value="my rename"' in response.content.decode()
+    draft.refresh_from_db()
+    assert (draft.name, draft.description) == ("shared-draft", "saved elsewhere")

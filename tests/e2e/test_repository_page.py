@@ -61,7 +61,11 @@ def test_tabs_switch_in_place_and_keep_their_url(
     expect(page.get_by_role("table", name="Drafts")).to_contain_text("payments-api-next")
 
     page.get_by_role("tab", name="Activity").click()
-    expect(page.get_by_role("list", name="Activity").locator("li")).to_have_count(3)
+    # The audit log: the repository made, three drafts made, two locked; newest first.
+    activity = page.get_by_role("list", name="Activity").locator("li")
+    expect(activity).to_have_count(6)
+    expect(activity.first).to_contain_text("artifact.create")
+    expect(activity.last).to_contain_text("repository.create")
 
     page.go_back()
     expect(page.get_by_role("table", name="Drafts")).to_be_visible()

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from artifacts.models import Artifact
+from artifacts.models import Artifact, ExecutionEnvironmentVersion
 from artifacts.services import artifact_clone, artifact_create, artifact_lock
 
 DEMO_USERNAME = "demo"
@@ -40,4 +40,38 @@ class Command(BaseCommand):
                 if sample.name in LOCKED_SAMPLES:
                     artifact_lock(actor=user, artifact_id=artifact.id)
                     artifact_clone(actor=user, artifact_id=artifact.id, data={})
+            self._runnable_sample(user)
         self.stdout.write(f"Demo account: {DEMO_USERNAME} / {DEMO_PASSWORD}")
+
+    def _runnable_sample(self, user: Any) -> None:
+        """A locked artifact whose image is really there (the offline base image from
+        ``ensurebaseimage``), so "Run as workload" serves a page on this machine."""
+        base = ExecutionEnvironmentVersion.objects.filter(environment__name="busybox").first()
+        if base is None:
+            return
+        serve = "mkdir -p /tmp/www && echo 'Hello from Berth' > /tmp/www/index.html && " + (
+            "exec httpd -f -v -p 8080 -h /tmp/www"
+        )
+        hello = artifact_create(
+            actor=user,
+            data={
+                "name": "hello-httpd",
+                "description": "busybox httpd serving one page: runs here with no download",
+                "spec": {
+                    "containerGroups": [
+                        {
+                            "containers": [
+                                {
+                                    "name": "web",
+                                    "imageUri": base.base_image,
+                                    "port": 8080,
+                                    "entrypoint": ["/bin/sh", "-c", serve],
+                                    "readinessProbe": {"path": "/index.html", "periodSeconds": 1},
+                                }
+                            ]
+                        }
+                    ]
+                },
+            },
+        )
+        artifact_lock(actor=user, artifact_id=hello.id)

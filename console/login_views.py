@@ -1,0 +1,55 @@
+"""The sign-in page, throttled: 5 wrong passwords per username and address per 15 minutes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.http import HttpResponse
+
+from console.throttle import LOGIN_FAILURES, client_ip
+
+WAIT_MESSAGE = "Too many failed sign-ins. Wait 15 minutes, then try again."
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Counts each failed sign-in against (username, address); once that pair is over the
+    limit, refuses without checking the password, so guesses made meanwhile learn nothing."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Your username and password did not match.",
+        "throttled": WAIT_MESSAGE,
+    }
+
+    def _who(self) -> tuple[str, str]:
+        # Case-folded: one bucket however the name is typed, whatever the backend matches.
+        username = str(self.cleaned_data.get("username") or "").casefold()
+        return username, client_ip(self.request) if self.request is not None else ""
+
+    def clean(self) -> dict[str, Any]:
+        who = self._who()
+        if LOGIN_FAILURES.blocked(*who):
+            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            # AuthenticationForm.clean raises only for credentials that do not sign in.
+            LOGIN_FAILURES.failed(*who)
+            raise
+        if self.user_cache is not None:
+            LOGIN_FAILURES.clear(*who)
+        return cleaned
+
+
+class ThrottledLoginView(LoginView):
+    form_class = ThrottledAuthenticationForm
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, code="throttled"):
+            response.status_code = 429
+        return response

@@ -1,0 +1,1 @@
+"""Benchmark harness (``scripts/bench.sh``); not part of the test suite."""
