@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from artifacts.build_views import builds_context
 from artifacts.constants import ArtifactType
 from artifacts.forms import (
     OPTIONAL_PROBES,
@@ -282,7 +283,7 @@ def artifact_edit(request: HttpRequest, artifact_id: str) -> HttpResponse:
         # The editor shows one group; saving from it would drop the others.
         status = 200 if request.method == "GET" else 409
         return _refused(request, {"artifact": artifact, "group_count": len(groups)}, status)
-    context = {
+    context: dict[str, Any] = {
         "artifact": artifact,
         "repository": artifact.repository,
         "type_choices": None,
@@ -291,6 +292,8 @@ def artifact_edit(request: HttpRequest, artifact_id: str) -> HttpResponse:
     if request.method == "GET":
         stored = {"name": artifact.name, "description": artifact.description}
         body = stored | {"type": artifact.type, "spec": artifact.spec}
+        # Upload source and build right where the build config is edited.
+        context |= builds_context(request, artifact.pk) | {"builds_shown": True}
         # The version loaded travels with the form, so a save cannot silently overwrite
         # someone else's save made in between.
         return _editor(request, context | {"etag": etag_of(artifact)}, EditorForm(body))

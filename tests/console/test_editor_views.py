@@ -417,3 +417,20 @@ def test_a_save_over_someone_elses_save_is_refused_and_keeps_what_was_typed(
     assert 'value="my rename"' in response.content.decode()
     draft.refresh_from_db()
     assert (draft.name, draft.description) == ("shared-draft", "saved elsewhere")
+
+
+def test_the_editor_of_a_draft_built_from_source_offers_upload_and_build(
+    owner_client: Client, owner: User
+) -> None:
+    from tests.conftest import primary_container
+
+    web = primary_container(imageBuildConfig={"dockerfile": {"source": "provided"}})
+    del web["imageUri"]
+    draft = artifact_create(
+        actor=owner,
+        data=artifact_body(spec={"containerGroups": [{"name": "default", "containers": [web]}]}),
+    )
+    page = owner_client.get(f"/artifacts/{draft.pk}/edit/").content.decode()
+    assert f'action="/artifacts/{draft.pk}/source/"' in page
+    assert 'aria-label="Source archive"' in page
+    assert f'action="/artifacts/{draft.pk}/builds/start/"' in page
