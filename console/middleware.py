@@ -66,3 +66,28 @@ class RequestLimitsMiddleware:
         if isinstance(exception, TooManyAttempts):
             return JsonResponse({"detail": exception.message}, status=exception.status_code)
         return None
+
+
+class NulCharacterMiddleware:
+    """Refuse NUL characters in paths and query strings before any view looks them up.
+
+    PostgreSQL cannot compare text holding NUL, so such an id or filter would reach the
+    database as an error (500). No object's id contains one: a path with NUL names nothing
+    (404); a query value with NUL is invalid input (422, like any other bad parameter).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info:
+            return JsonResponse({"detail": "Not found."}, status=404)
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                problem = {
+                    "loc": ["query", name.replace("\x00", "")],
+                    "msg": "Text must not contain NUL characters.",
+                    "type": "nul_character",
+                }
+                return JsonResponse({"detail": [problem]}, status=422)
+        return self.get_response(request)

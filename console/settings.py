@@ -102,6 +102,7 @@ MIDDLEWARE = [
     # Before anything reads the body or the session: refuses oversized requests (413).
     "console.middleware.RequestLimitsMiddleware",
     "console.audit.RequestIdMiddleware",
+    "console.middleware.NulCharacterMiddleware",
     "console.middleware.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -114,6 +114,33 @@ def grants(obj: models.Model) -> list[Grant]:
     return sorted(result, key=lambda g: (g.recipient_type != RecipientType.USER, g.name.lower()))
 
 
+def solely_owned_by(group: Group) -> list[str]:
+    """Ids of the repositories and workloads whose only OWNER is ``group``."""
+    from repositories.models import ArtifactRepository
+    from workloads.models import Workload
+
+    sole: list[str] = []
+    for guarded in (ArtifactRepository, Workload):
+        perm = codename(Action.SHARE, guarded)
+        held = set(
+            group_grants(guarded)
+            .filter(group=group, permission__codename=perm)
+            .values_list("content_object_id", flat=True)
+        )
+        others = set(
+            user_grants(guarded)
+            .filter(content_object_id__in=held, permission__codename=perm)
+            .values_list("content_object_id", flat=True)
+        ) | set(
+            group_grants(guarded)
+            .filter(content_object_id__in=held, permission__codename=perm)
+            .exclude(group=group)
+            .values_list("content_object_id", flat=True)
+        )
+        sole += sorted(held - others)
+    return sole
+
+
 def grant_summary(obj: models.Model) -> list[str]:
     """Who holds what, as short strings for the audit log (``user:ana=OWNER``)."""
     return [f"{g.recipient_type}:{g.name}={g.role}" for g in grants(obj)]

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from console import audit
 from console.errors import Conflict, Forbidden, Invalid, NotFound
+from console.sharing import solely_owned_by
 
 TEAM_NAME_MAX_LENGTH = 150
 
@@ -58,6 +59,14 @@ def team_delete(*, actor: User | None, team: str | int) -> None:
     _require_staff(actor)
     with transaction.atomic():
         found = _team(team)
+        # Its grants would vanish with it; an object must never be left without an OWNER.
+        orphans = solely_owned_by(found)
+        if orphans:
+            raise Conflict(
+                f"Team {found.name} is the only OWNER of {', '.join(orphans)}; give those "
+                "another OWNER before deleting the team.",
+                code="last_owner",
+            )
         _record(actor, "team.delete", found)
         found.delete()
 

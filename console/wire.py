@@ -6,8 +6,9 @@ import json
 from typing import Annotated, Any
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, TypeAdapter, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, TypeAdapter, WithJsonSchema, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from console.errors import Problem
 
@@ -16,6 +17,40 @@ class WireModel(BaseModel):
     """A typed body: snake_case in Python, camelCase on the wire, unknown fields rejected."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _no_nul_characters(cls, data: Any, handler: Any) -> Any:
+        nul_at = first_nul(data)
+        if nul_at is not None:
+            raise pydantic.ValidationError.from_exception_data(
+                cls.__name__,
+                [InitErrorDetails(type=NUL_ERROR, loc=nul_at, input=data)],
+            )
+        return handler(data)
+
+
+# PostgreSQL cannot store the NUL character in text; no name, path or value needs it.
+NUL_ERROR = PydanticCustomError("nul_character", "Text must not contain NUL characters.")
+
+
+def first_nul(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where the first string holding a NUL character is, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return (*path, key)
+        found = first_nul(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def problems_from_pydantic(
@@ -41,6 +76,11 @@ def strict_json_validate(adapter: pydantic.TypeAdapter[Any], value: Any) -> Any:
     Strict mode on JSON input accepts objects for nested models, which strict mode on
     Python dicts does not, so the value goes through its JSON form.
     """
+    nul_at = first_nul(value)
+    if nul_at is not None:
+        raise pydantic.ValidationError.from_exception_data(
+            "Value", [InitErrorDetails(type=NUL_ERROR, loc=nul_at, input=value)]
+        )
     return adapter.validate_json(json.dumps(value), strict=True)
 
 

@@ -21,6 +21,7 @@ from artifacts.validators import field_problems
 from console import audit
 from console.errors import Conflict, Invalid, Problem
 from console.etags import require_fresh
+from console.ids import is_object_id
 from console.permissions import Action, Actor, get_for_user, require, signed_in
 from console.services import missing_fields, unknown_fields
 from console.sharing import (
@@ -56,7 +57,11 @@ def workload_create(*, actor: Actor, data: Mapping[str, Any]) -> Workload:
     problems = unknown_fields(data, CREATE_FIELDS) + missing_fields(data, ("name", "artifactId"))
     problems += _field_problems(data)
     artifact_id = data.get("artifactId")
-    if not isinstance(artifact_id, str):
+    if artifact_id is not None and not is_object_id(artifact_id):
+        problems.append(
+            Problem(("artifactId",), "Use an id of 24 lowercase hex characters.", "object_id")
+        )
+    if not is_object_id(artifact_id):
         raise Invalid(problems)
     artifact = get_for_user(actor, Artifact.objects.all(), Action.VIEW, pk=artifact_id)
     if not artifact.is_locked:
