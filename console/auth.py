@@ -76,17 +76,23 @@ def api_key_for_request(request: HttpRequest, secret: str) -> ApiKey | None:
     return key
 
 
+def user_for_key(request: HttpRequest, secret: str) -> User | None:
+    """The owner of the key ``secret``, made the request's user (throttled, recorded for
+    the audit log); None for a bad key. The API and the invoke proxy both use it."""
+    key = api_key_for_request(request, secret)
+    if key is None:
+        return None
+    request.user = key.user
+    request.api_key = key  # type: ignore[attr-defined]
+    current_api_key_id.set(key.id)
+    return key.user
+
+
 class ApiKeyBearer(HttpBearer):
     """``Authorization: Bearer <key>``; sets ``request.user`` to the key's owner."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        key = api_key_for_request(request, token)
-        if key is None:
-            return None
-        request.user = key.user
-        request.api_key = key  # type: ignore[attr-defined]
-        current_api_key_id.set(key.id)
-        return key.user
+        return user_for_key(request, token)
 
 
 # Scripts use a bearer key; the browser uses its session cookie, which ninja checks for CSRF.

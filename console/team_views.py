@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -15,17 +14,12 @@ from console.permissions import Audience, route_permission, signed_in
 from console.web import domain_errors_as_http
 
 
-def _require_staff_page(request: HttpRequest) -> None:
-    if not (request.user.is_staff or request.user.is_superuser):
-        raise PermissionDenied("Only staff manage teams.")
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors_as_http
 @route_permission(Audience.STAFF)
 def team_list(request: HttpRequest) -> HttpResponse:
-    _require_staff_page(request)
+    teams.require_staff(signed_in(request.user))
     error, status = "", 200
     if request.method == "POST":
         try:
@@ -44,7 +38,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @domain_errors_as_http
 @route_permission(Audience.STAFF)
 def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
-    _require_staff_page(request)
+    teams.require_staff(signed_in(request.user))
     team = get_object_or_404(Group, pk=team_id)
     error, status = "", 200
     if request.method == "POST":

@@ -18,7 +18,8 @@ from console.sharing import solely_owned_by
 TEAM_NAME_MAX_LENGTH = 150
 
 
-def _require_staff(actor: User | None) -> None:
+def require_staff(actor: User | None) -> None:
+    """Teams are managed by staff (and operators at the command line, ``actor=None``)."""
     if actor is not None and not (actor.is_active and (actor.is_staff or actor.is_superuser)):
         raise Forbidden("Only staff manage teams.")
 
@@ -39,7 +40,7 @@ def _user(username: str) -> User:
 
 
 def team_create(*, actor: User | None, name: str) -> Group:
-    _require_staff(actor)
+    require_staff(actor)
     name = name.strip()
     if not name or len(name) > TEAM_NAME_MAX_LENGTH or name.isdigit():
         raise Invalid.at(
@@ -56,7 +57,7 @@ def team_create(*, actor: User | None, name: str) -> Group:
 
 
 def team_delete(*, actor: User | None, team: str | int) -> None:
-    _require_staff(actor)
+    require_staff(actor)
     with transaction.atomic():
         found = _team(team)
         # Its grants would vanish with it; an object must never be left without an OWNER.
@@ -72,7 +73,7 @@ def team_delete(*, actor: User | None, team: str | int) -> None:
 
 
 def team_add_member(*, actor: User | None, team: str | int, username: str) -> None:
-    _require_staff(actor)
+    require_staff(actor)
     with transaction.atomic():
         found = _team(team)
         found.user_set.add(_user(username))
@@ -80,7 +81,7 @@ def team_add_member(*, actor: User | None, team: str | int, username: str) -> No
 
 
 def team_remove_member(*, actor: User | None, team: str | int, username: str) -> None:
-    _require_staff(actor)
+    require_staff(actor)
     with transaction.atomic():
         found = _team(team)
         found.user_set.remove(_user(username))

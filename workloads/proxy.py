@@ -20,7 +20,7 @@ from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from console.auth import api_key_for_request
+from console.auth import user_for_key
 from console.errors import NotFound
 from console.permissions import Action, route_permission
 from workloads.selectors import serving_replicas, workload_get
@@ -95,11 +95,7 @@ def invoke(request: HttpRequest, workload_id: str, path: str) -> HttpResponseBas
 def _caller(request: HttpRequest) -> Any:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        key = api_key_for_request(request, header.removeprefix("Bearer ").strip())
-        if key is None:
-            return None
-        request.api_key = key  # type: ignore[attr-defined]
-        return key.user
+        return user_for_key(request, header.removeprefix("Bearer ").strip())
     return request.user if request.user.is_authenticated else None
 
 

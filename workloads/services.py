@@ -221,7 +221,6 @@ def workload_promote(*, actor: Actor, workload_id: str) -> Workload:
         workload = _held(workload)
         workload.expires_at = None
         workload.save(update_fields=["expires_at", "updated_at"])
-        stats_wipe(workload)
         WorkloadEvent.objects.create(
             workload=workload,
             kind=EventKind.PROMOTION,

@@ -47,6 +47,8 @@ READS_AND_CHECKS = {
     "source_limits": "reads settings",
     "api_key_authenticate": "a lookup (its last-used stamp is bookkeeping, not a change)",
     "api_key_for_request": "a throttled lookup",
+    "user_for_key": "authentication: a throttled lookup",
+    "require_staff": "a permission check",
     "api_key_list": "a read",
     "api_key_get": "a read",
     "repository_open": "records repository.create itself; listed for the AST check below",
