@@ -286,7 +286,9 @@ class PodmanRuntime:
             state = container.get("State", "")
             if state != "running" and state not in NOT_YET_RUNNING:
                 name = container["Names"][0]
-                return name, f"container {name} {state} with status {container.get('ExitCode')}"
+                # Podman says "stopped" or "exited" for the same end, depending on timing.
+                ended = "exited" if state in ("exited", "stopped") else state
+                return name, f"container {name} {ended} with status {container.get('ExitCode')}"
         return None
 
     def _down_reason(self, plan: ProtonPlan, index: int) -> str:
