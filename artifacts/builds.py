@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from artifacts.archives import extract_archive
+from artifacts.archives import ArchiveRejected, extract_archive
 from artifacts.build_logs import BuildLog
 from artifacts.builders import configured_builder
 from artifacts.builders.base import BuildCancelled, BuildFailed, BuildJob, ImageFacts
@@ -261,7 +261,12 @@ def _prepare(build: ImageBuild, scratch: Path, log: BuildLog) -> BuildJob:
     log.info(
         f"Unpacking {source.filename} (sha256 {source.sha256[:12]}, {source.file_count} files)."
     )
-    extract_archive(archive, source.filename, context, source_limits())
+    try:
+        extract_archive(archive, source.filename, context, source_limits())
+    except ArchiveRejected as rejected:
+        # Checked at upload, but the rules may have tightened since (or the stored file was
+        # never checked): the person who uploaded it needs the entry, not "internal error".
+        raise BuildFailed(f"The source archive was refused: {rejected}") from None
     dockerfile_config = config.get("dockerfile", {})
     if dockerfile_config.get("source") == "generated":
         dockerfile = scratch / "Dockerfile.generated"
