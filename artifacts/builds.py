@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from artifacts.archives import ArchiveRejected, extract_archive
+from artifacts.archives import ArchiveRejected, extract_archive, read_member
 from artifacts.build_logs import BuildLog
 from artifacts.builders import configured_builder
 from artifacts.builders.base import BuildCancelled, BuildFailed, BuildJob, ImageFacts
@@ -33,18 +34,21 @@ from artifacts.constants import (
     BuildStatus,
 )
 from artifacts.containers import built_from_source, find_container
+from artifacts.dockerfile_policy import check_dockerfile
+from artifacts.image_access import require_pullable
 from artifacts.models import Artifact, ExecutionEnvironmentVersion, ImageBuild, SourceArchive
 from artifacts.registry import configured_registry
 from artifacts.services import lock_artifact_rows, require_draft
 from artifacts.sources import source_limits
 from console import audit
-from console.errors import Conflict, Invalid, NotFound, Problem
+from console.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from console.permissions import Action, Actor, get_for_user, signed_in
 
 logger = logging.getLogger(__name__)
 # How often a running build beats its heartbeat and looks for a cancel request.
 CHECK_INTERVAL_SECONDS = 0.5
 ROOT_USERS = {"", "0", "root"}
+MAX_DOCKERFILE_BYTES = 1024 * 1024
 
 
 def config_fingerprint(config: dict[str, Any]) -> str:
@@ -66,6 +70,7 @@ def build_start(*, actor: Actor, artifact_id: str) -> list[ImageBuild]:
                 type="nothing_to_build",
             )
         _check_buildable(targets)
+        _check_dockerfiles(actor, artifact, targets)
         running = set(
             artifact.builds.filter(status__in=ACTIVE_BUILD_STATUSES).values_list(
                 "container_name", flat=True
@@ -123,6 +128,62 @@ def _check_buildable(targets: list[tuple[tuple[str | int, ...], dict[str, Any]]]
             )
     if problems:
         raise Invalid(problems)
+
+
+def dockerfile_problems(*, actor: Actor, text: str) -> list[tuple[int, str, str]]:
+    """What is wrong with building ``text`` for ``actor``: (line, message, type), by line.
+
+    The sandbox rules of ``dockerfile_policy`` plus, for every image it names, whether the
+    actor may pull it (``image_access``). Build start and the worker both ask this.
+    """
+    report = check_dockerfile(text)
+    found = [(v.line, v.msg, v.type) for v in report.violations]
+    for use in report.images:
+        try:
+            require_pullable(actor=actor, reference=use.reference)
+        except Forbidden as refused:
+            found.append((use.line, f"{use.instruction} {refused.detail}", "image_refused"))
+        except Invalid as invalid:
+            message = "; ".join(problem.msg for problem in invalid.problems)
+            found.append((use.line, f"{use.instruction}: {message}", "invalid_reference"))
+    return sorted(found)
+
+
+def _check_dockerfiles(
+    actor: Actor, artifact: Artifact, targets: list[tuple[tuple[str | int, ...], dict[str, Any]]]
+) -> None:
+    """Refuse, before anything is queued, Dockerfiles the worker would refuse to build."""
+    problems = []
+    for path, container in targets:
+        config = container["imageBuildConfig"]
+        dockerfile = config.get("dockerfile", {})
+        if dockerfile.get("source") == "generated":
+            text: str | None = _generated_dockerfile(container, dockerfile)
+        else:
+            source = SourceArchive.objects.filter(
+                pk=config.get("codeRef"), artifact__repository_id=artifact.repository_id
+            ).first()
+            text = _read_from_archive(source, dockerfile.get("path", "Dockerfile"))
+        # A Dockerfile that is a link (or not found here) is left to the worker's check,
+        # which reads it from the unpacked source.
+        for line, msg, kind in dockerfile_problems(actor=actor, text=text) if text else []:
+            problems.append(
+                Problem((*path, "imageBuildConfig", "dockerfile"), f"Line {line}: {msg}", kind)
+            )
+    if problems:
+        raise Invalid(problems)
+
+
+def _read_from_archive(source: SourceArchive | None, name: str) -> str | None:
+    """The text of the regular file ``name`` in an uploaded archive, without unpacking it."""
+    if source is None:
+        return None
+    try:
+        with source.file.open("rb") as stored:
+            content = read_member(stored, source.filename, name, MAX_DOCKERFILE_BYTES)
+    except (ArchiveRejected, OSError):
+        return None
+    return content.decode(errors="replace") if content is not None else None
 
 
 def _environment_version(dockerfile: dict[str, Any]) -> ExecutionEnvironmentVersion | None:
@@ -276,11 +337,30 @@ def _prepare(build: ImageBuild, scratch: Path, log: BuildLog) -> BuildJob:
         dockerfile = (context / dockerfile_config.get("path", "Dockerfile")).resolve()
         if not dockerfile.is_relative_to(context.resolve()) or not dockerfile.is_file():
             raise BuildFailed("The Dockerfile named by imageBuildConfig is not in the source.")
+    _check_dockerfile_before_building(build, dockerfile, log)
     registry = configured_registry()
     image = registry.image(build.artifact.repository_id, build.container_name, build.id)
     work = scratch / "work"
     work.mkdir()
     return BuildJob(build.id, context, dockerfile, image, work)
+
+
+def _check_dockerfile_before_building(build: ImageBuild, dockerfile: Path, log: BuildLog) -> None:
+    """The same rules as at build start, on the file that will be built: the uploaded source
+    may hold another Dockerfile than the one checked then, and the rules or the creator's
+    rights may have changed since."""
+    with dockerfile.open("rb") as file:
+        data = file.read(MAX_DOCKERFILE_BYTES + 1)
+    if len(data) > MAX_DOCKERFILE_BYTES:
+        raise BuildFailed("The Dockerfile is larger than 1 MiB.")
+    actor: Actor = build.creator if build.creator is not None else AnonymousUser()
+    problems = dockerfile_problems(actor=actor, text=data.decode(errors="replace"))
+    if problems:
+        for line, msg, _kind in problems:
+            log.error(f"Dockerfile line {line}: {msg}")
+        line, msg, _kind = problems[0]
+        more = f" (and {len(problems) - 1} more, see the log)" if len(problems) > 1 else ""
+        raise BuildFailed(f"The Dockerfile is refused: line {line}: {msg}{more}")
 
 
 def _generated_dockerfile(container: dict[str, Any], dockerfile: dict[str, Any]) -> str:

@@ -211,6 +211,30 @@ BERTH_REGISTRY_PASSWORD = os.environ.get("BERTH_REGISTRY_PASSWORD", "")
 BERTH_BUILD_TIMEOUT = int(os.environ.get("BERTH_BUILD_TIMEOUT", "1800"))
 # A build whose worker has been silent this long is failed by the sweep.
 BERTH_BUILD_HEARTBEAT_TIMEOUT = int(os.environ.get("BERTH_BUILD_HEARTBEAT_TIMEOUT", "120"))
+# The build sandbox (measured and explained in docs/build-sandbox.md). RUN steps run in a
+# network namespace of their own. "none" (the default) gives them nothing but their own
+# loopback, so no service of this host or its network is reachable; "egress" would need a
+# bridge whose traffic to the host, loopback, link-local and private ranges is dropped,
+# which the buildah engine does not set up (it refuses such builds with the reason).
+BERTH_BUILD_NETWORK = os.environ.get("BERTH_BUILD_NETWORK", "none")
+if BERTH_BUILD_NETWORK not in {"none", "egress"}:
+    raise ImproperlyConfigured(
+        f"BERTH_BUILD_NETWORK must be 'none' or 'egress', not {BERTH_BUILD_NETWORK!r}."
+    )
+# Limits on all processes of one build together (the builder and its RUN steps), set with
+# a cgroup of the build's own, so that a fork bomb or a runaway RUN step stops at its build.
+BERTH_BUILD_PIDS_LIMIT = int(os.environ.get("BERTH_BUILD_PIDS_LIMIT", "1024"))
+BERTH_BUILD_MEMORY_LIMIT_MIB = int(os.environ.get("BERTH_BUILD_MEMORY_LIMIT_MIB", "2048"))
+# RUN steps run in a user namespace: their uids 0-65535 are host uids from this one on, so
+# a RUN step's root is an unprivileged host user (no entry in /etc/subuid is needed).
+BERTH_BUILD_HOST_UID_BASE = int(os.environ.get("BERTH_BUILD_HOST_UID_BASE", "100000"))
+# Registries on private addresses that FROM may name anyway (say, a company mirror), as
+# host[:port], comma separated; any other registry on a private address is refused.
+BERTH_BUILD_TRUSTED_REGISTRIES = [
+    host.strip().lower()
+    for host in os.environ.get("BERTH_BUILD_TRUSTED_REGISTRIES", "").split(",")
+    if host.strip()
+]
 BERTH_SOURCE_MAX_BYTES = int(os.environ.get("BERTH_SOURCE_MAX_BYTES", str(100 * 2**20)))
 BERTH_SOURCE_MAX_FILES = int(os.environ.get("BERTH_SOURCE_MAX_FILES", "10000"))
 BERTH_SOURCE_MAX_UNPACKED_BYTES = int(

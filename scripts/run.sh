@@ -47,9 +47,25 @@ trap 'exit 143' TERM
 mkdir -p var "$LOG_DIR"
 "$VENV/python" manage.py migrate --noinput
 
-# The local OCI registry that builds push to, on the address BERTH_REGISTRY names.
+# The local OCI registry that builds push to, on the address BERTH_REGISTRY names. It
+# answers only with a password that Berth's processes get through their environment (never
+# a command line) and write to a private auth file for buildah and podman. Builds and
+# workloads have no route to it anyway; the password also keeps out anyone else on this
+# machine (docs/build-sandbox.md). It is made once and kept in var/registry/ (0600).
 REGISTRY=${BERTH_REGISTRY:-127.0.0.1:5050}
 mkdir -p var/registry
+if [ ! -s var/registry/password ]; then
+    (umask 077 && "$VENV/python" -c \
+        'from artifacts.registry import new_registry_password; print(new_registry_password())' \
+        >var/registry/password)
+fi
+export BERTH_REGISTRY_USERNAME=${BERTH_REGISTRY_USERNAME:-berth}
+BERTH_REGISTRY_PASSWORD=${BERTH_REGISTRY_PASSWORD:-$(cat var/registry/password)}
+export BERTH_REGISTRY_PASSWORD
+(umask 077 && "$VENV/python" -c 'import os
+from artifacts.registry import htpasswd_entry
+print(htpasswd_entry(os.environ["BERTH_REGISTRY_USERNAME"], os.environ["BERTH_REGISTRY_PASSWORD"]))' \
+    >var/registry/htpasswd)
 cat >var/registry/config.yml <<EOF
 version: 0.1
 storage:
@@ -57,10 +73,15 @@ storage:
     rootdirectory: $PWD/var/registry/data
 http:
   addr: $REGISTRY
+auth:
+  htpasswd:
+    realm: berth
+    path: $PWD/var/registry/htpasswd
 EOF
 start_bg registry docker-registry serve var/registry/config.yml
-for _ in {1..50}; do
-    curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && break
+for _ in {1..50}; do  # without credentials the answer is 401: the registry is up
+    code=$(curl -sS -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/" 2>/dev/null || true)
+    if [ "$code" = 401 ] || [ "$code" = 200 ]; then break; fi
     sleep 0.1
 done
 

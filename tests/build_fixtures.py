@@ -7,6 +7,7 @@ import socket
 import subprocess
 import tarfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,15 +17,23 @@ import pytest
 from django.test import override_settings
 
 from artifacts.base_image import build_base_image
+from artifacts.registry import configured_registry, htpasswd_entry, new_registry_password
 from console.celery import app as celery_app
 
+# With htpasswd credentials, as scripts/run.sh runs it: only Berth's processes (which
+# hold the password) push and pull; docker-registry 2.8 accepts basic auth without TLS.
 REGISTRY_CONFIG = """version: 0.1
 storage:
   filesystem:
     rootdirectory: {root}
 http:
   addr: {address}
+auth:
+  htpasswd:
+    realm: berth
+    path: {htpasswd}
 """
+REGISTRY_USERNAME = "berth"
 
 
 def free_port() -> int:
@@ -34,12 +43,22 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real OCI registry (Debian's docker-registry) on a free loopback port."""
+def registry_password() -> str:
+    return new_registry_password()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory, registry_password: str) -> Iterator[str]:
+    """A real OCI registry (Debian's docker-registry) on a free loopback port, which
+    answers only with the credentials ``build_settings`` gives Berth."""
     root = tmp_path_factory.mktemp("registry")
     address = f"127.0.0.1:{free_port()}"
+    htpasswd = root / "htpasswd"
+    htpasswd.write_text(htpasswd_entry(REGISTRY_USERNAME, registry_password) + "\n")
     config = root / "config.yml"
-    config.write_text(REGISTRY_CONFIG.format(root=root / "data", address=address))
+    config.write_text(
+        REGISTRY_CONFIG.format(root=root / "data", address=address, htpasswd=htpasswd)
+    )
     process = subprocess.Popen(  # noqa: S603
         ["docker-registry", "serve", str(config)],  # noqa: S607 (Debian's package, on PATH)
         stdout=subprocess.DEVNULL,
@@ -49,6 +68,11 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while True:
         try:
             urllib.request.urlopen(f"http://{address}/v2/", timeout=1)
+            break
+        except urllib.error.HTTPError as answer:
+            if answer.code != 401:  # 401: up, and asking for credentials
+                process.kill()
+                raise
             break
         except OSError:
             if time.monotonic() > deadline:
@@ -61,12 +85,16 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def build_settings(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def build_settings(
+    registry: str, registry_password: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """Point builds at the test registry and a buildah store of this run; returns the
     pinned base image every test Dockerfile starts from."""
     override = override_settings(
         BERTH_REGISTRY=registry,
         BERTH_REGISTRY_TLS_VERIFY=None,
+        BERTH_REGISTRY_USERNAME=REGISTRY_USERNAME,
+        BERTH_REGISTRY_PASSWORD=registry_password,
         BERTH_BUILDAH_ROOT=tmp_path_factory.mktemp("buildah"),
         BERTH_BUILD_HEARTBEAT_TIMEOUT=120,
     )
@@ -111,15 +139,21 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60, interval: float 
 
 
 def skopeo_inspect(image_uri: str) -> dict[str, Any]:
+    """The registry's view of ``image_uri``, with Berth's credentials (from a private
+    file, as the builder passes them)."""
     import json
+    import tempfile
 
-    result = subprocess.run(  # noqa: S603
-        ["skopeo", "inspect", "--tls-verify=false", f"docker://{image_uri}"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    with tempfile.TemporaryDirectory(prefix="berth-skopeo-") as scratch:
+        auth_file = configured_registry().write_auth_file(Path(scratch))
+        auth = ["--authfile", str(auth_file)] if auth_file else []
+        result = subprocess.run(  # noqa: S603
+            ["skopeo", "inspect", "--tls-verify=false", *auth, f"docker://{image_uri}"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
     return dict(json.loads(result.stdout))
 
 

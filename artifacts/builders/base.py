@@ -61,12 +61,14 @@ def run_streaming(
     timeout: float,
     env: dict[str, str] | None = None,
     shown_as: str | None = None,
+    name: str | None = None,
 ) -> None:
     """Run ``command``, passing each output line to ``log`` as it comes.
 
     The command runs in its own process group so that stopping it (on request or on
     timeout) also stops everything it started. ``shown_as`` replaces the command line in
-    the log when it carries something that must not be shown.
+    the log when it carries something that must not be shown; ``name`` is what failure
+    messages call the command (its first two words by default).
     """
     log(f"$ {shown_as or ' '.join(command)}")
     process = subprocess.Popen(  # noqa: S603 (fixed argument lists, no shell)
@@ -99,7 +101,9 @@ def run_streaming(
     if pending:
         log(pending.decode(errors="replace"))
     if process.wait() != 0:
-        raise BuildFailed(f"{command[0]} {command[1]} exited with status {process.returncode}.")
+        raise BuildFailed(
+            f"{name or ' '.join(command[:2])} exited with status {process.returncode}."
+        )
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:

@@ -49,6 +49,7 @@ READS_AND_CHECKS = {
     "api_key_for_request": "a throttled lookup",
     "user_for_key": "authentication: a throttled lookup",
     "require_staff": "a permission check",
+    "dockerfile_problems": "a check of a Dockerfile, asked before a build and by its worker",
     "api_key_list": "a read",
     "api_key_get": "a read",
     "repository_open": "records repository.create itself; listed for the AST check below",
