@@ -277,6 +277,49 @@ BERTH_PODMAN_ROOT = Path(os.environ.get("BERTH_PODMAN_ROOT", VAR_DIR / "podman")
 # Replicas publish their ports on the loopback interface only; the platform proxies to them.
 BERTH_PODMAN_HOST = "127.0.0.1"
 
+# Workload containment (every runtime engine; measured in docs/workload-containment.md).
+# CPU (cores) and memory every container gets when the workload's runtime gives none, so
+# that no tenant's container runs unlimited; a workload may ask for more, up to the maxima
+# (above them its runtime settings are refused with a 422).
+BERTH_WORKLOAD_DEFAULT_CPU = float(os.environ.get("BERTH_WORKLOAD_DEFAULT_CPU", "1"))
+BERTH_WORKLOAD_DEFAULT_MEMORY = os.environ.get("BERTH_WORKLOAD_DEFAULT_MEMORY", "512Mi")
+BERTH_WORKLOAD_MAX_CPU = float(os.environ.get("BERTH_WORKLOAD_MAX_CPU", "8"))
+BERTH_WORKLOAD_MAX_MEMORY = os.environ.get("BERTH_WORKLOAD_MAX_MEMORY", "16Gi")
+# Processes (threads count) per container: a fork bomb stops at this, not at the host's.
+BERTH_WORKLOAD_PIDS_LIMIT = int(os.environ.get("BERTH_WORKLOAD_PIDS_LIMIT", "1024"))
+# Images must name a numeric non-root USER. Set "uid" or "uid:gid" (not 0) to run images
+# that do not (no USER, root, or a user name) as that user instead of refusing them; empty
+# refuses them. The uid is not checked against the image's files: an image that needs root
+# to write its own paths fails at run time instead.
+BERTH_WORKLOAD_DEFAULT_USER = os.environ.get("BERTH_WORKLOAD_DEFAULT_USER", "")
+_uid, _colon, _gid = BERTH_WORKLOAD_DEFAULT_USER.partition(":")
+if BERTH_WORKLOAD_DEFAULT_USER and not (
+    _uid.isascii()
+    and _uid.isdigit()
+    and int(_uid) != 0
+    and (not _colon or (_gid.isascii() and _gid.isdigit()))
+):
+    raise ImproperlyConfigured(
+        "BERTH_WORKLOAD_DEFAULT_USER must be empty or a numeric non-root uid[:gid], "
+        f"such as 65534:65534, not {BERTH_WORKLOAD_DEFAULT_USER!r}."
+    )
+# Quotas, answered with a 403 that names the setting: containers in one container group of
+# an artifact that a workload runs, and live (submitted, provisioning, running, stopping)
+# workloads per creating user.
+BERTH_MAX_CONTAINERS_PER_GROUP = int(os.environ.get("BERTH_MAX_CONTAINERS_PER_GROUP", "8"))
+BERTH_MAX_WORKLOADS_PER_USER = int(os.environ.get("BERTH_MAX_WORKLOADS_PER_USER", "10"))
+# Kubernetes: who may open connections to workload pods besides the workload's own pods, as
+# a JSON list of NetworkPolicy peers (namespaceSelector/podSelector). Berth's console (the
+# invoke proxy) and, with BERTH_K8S_INGRESS_HOST, the ingress controller must be in it.
+# Never a bare namespaceSelector for BERTH_K8S_NAMESPACE itself: that would admit every
+# other workload's pods; pair it with a podSelector for Berth's own pods instead.
+BERTH_K8S_INGRESS_FROM: list[dict[str, Any]] = json.loads(
+    os.environ.get(
+        "BERTH_K8S_INGRESS_FROM",
+        '[{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "berth-system"}}}]',
+    )
+)
+
 # Kubernetes runtime (BERTH_RUNTIME=kubernetes)
 # One namespace per Berth installation: the orphan sweep stops every Berth-labelled
 # Deployment in it that this installation's database does not know.

@@ -29,8 +29,10 @@ INDEX_PAGE = "<h1>berth test page</h1>\n"
 
 def build_test_image(base: str, name: str, files: dict[str, str]) -> str:
     """Build ``files`` (path -> text) on ``base`` with HTTP_DOCKERFILE through the project's
-    builder, push it to the configured registry, and return it pinned by digest."""
-    image = f"{configured_registry().address}/berth/tests/{name}:1"
+    builder, push it to the configured registry, and return it pinned by digest. They go
+    under ``berth/base/`` beside the base images: like those, they are the operator's, not
+    a repository's, so every test user may run them (artifacts.image_access)."""
+    image = f"{configured_registry().address}/berth/base/test-{name}:1"
     with tempfile.TemporaryDirectory(prefix=f"berth-{name}-") as scratch:
         context = Path(scratch) / "context"
         for path, text in files.items():

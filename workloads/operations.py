@@ -25,7 +25,7 @@ from workloads.constants import (
 from workloads.models import Proton, Workload, WorkloadEvent
 from workloads.plans import proton_plan
 from workloads.runtimes import configured_runtime
-from workloads.runtimes.base import ProtonPlan, ReadyResult
+from workloads.runtimes.base import ProtonPlan, ReadyResult, StartRefused
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ def proton_provision(proton_id: str) -> bool:
     try:
         runtime.start(plan)
         result = runtime.wait_ready(plan, should_stop=lambda: _abandoned(proton_id))
+    except StartRefused as refused:  # a rule of the engine, not a failure: say which
+        logger.info("proton %s refused: %s", proton_id, refused)
+        result = ReadyResult(ready=False, replicas=(), reason=str(refused))
     except Exception as error:  # the engine failed: report it, leave nothing behind
         logger.exception("proton %s failed to start", proton_id)
         result = ReadyResult(ready=False, replicas=(), reason=f"The runtime failed: {error}")

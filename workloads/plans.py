@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from django.conf import settings as django_settings
 
 from workloads.runtimes.base import (
     Autoscaling,
@@ -11,6 +14,19 @@ from workloads.runtimes.base import (
     ProtonPlan,
     Resources,
 )
+
+MEMORY = re.compile(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?")
+MEMORY_UNITS = {
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
 
 
 def proton_plan(
@@ -54,11 +70,41 @@ def _container(container: dict[str, Any], allocation: dict[str, Any]) -> Contain
         liveness=_probe(container.get("livenessProbe"), port),
         startup=_probe(container.get("startupProbe"), port),
         resources=Resources(
-            cpu=_cores(allocation.get("cpu")),
+            cpu=cores(allocation.get("cpu")),
             memory=allocation.get("memory"),
             gpu=allocation.get("gpu"),
         ),
     )
+
+
+def limited(resources: Resources) -> Resources:
+    """``resources`` with the installation's default CPU and memory wherever the workload
+    gave none: every engine applies this, so no container runs without a limit (the
+    maxima are enforced when the runtime is validated, see ``workloads.validators``)."""
+    return Resources(
+        cpu=resources.cpu
+        if resources.cpu is not None
+        else django_settings.BERTH_WORKLOAD_DEFAULT_CPU,
+        memory=resources.memory or django_settings.BERTH_WORKLOAD_DEFAULT_MEMORY,
+        gpu=resources.gpu,
+    )
+
+
+def memory_bytes(quantity: str) -> int:
+    """A Kubernetes memory quantity ("512Mi", "1Gi", "0.5Gi", "1G") in bytes."""
+    match = MEMORY.fullmatch(quantity.strip())
+    if match is None:
+        raise ValueError(f"Unsupported memory quantity {quantity!r}; use e.g. 512Mi or 1Gi.")
+    return int(float(match[1]) * MEMORY_UNITS[match[2] or ""])
+
+
+def cores(cpu: float | str | None) -> float | None:
+    """``1``, ``0.5`` or ``"500m"`` as cores."""
+    if cpu is None:
+        return None
+    if isinstance(cpu, str):
+        return float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+    return float(cpu)
 
 
 def _probe(probe: dict[str, Any] | None, port: int | None) -> ProbePlan | None:
@@ -72,15 +118,6 @@ def _probe(probe: dict[str, Any] | None, port: int | None) -> ProbePlan | None:
         timeout_seconds=probe.get("timeoutSeconds", 1),
         failure_threshold=probe.get("failureThreshold", 3),
     )
-
-
-def _cores(cpu: float | str | None) -> float | None:
-    """``1``, ``0.5`` or ``"500m"`` as cores."""
-    if cpu is None:
-        return None
-    if isinstance(cpu, str):
-        return float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
-    return float(cpu)
 
 
 def _autoscaling(autoscaling: dict[str, Any]) -> Autoscaling:

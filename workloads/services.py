@@ -12,14 +12,18 @@ from functools import partial
 from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from artifacts.containers import containers
+from artifacts.image_access import require_pullable
 from artifacts.models import Artifact
 from artifacts.services import artifact_lock
 from artifacts.validators import field_problems
 from console import audit
-from console.errors import Conflict, Invalid, Problem
+from console.errors import Conflict, Forbidden, Invalid, Problem
 from console.etags import require_fresh
 from console.ids import is_object_id
 from console.permissions import Action, Actor, get_for_user, require, signed_in
@@ -74,6 +78,9 @@ def workload_create(*, actor: Actor, data: Mapping[str, Any]) -> Workload:
             raise Invalid(problems)
         if not artifact.is_locked:
             _require_draft_free(artifact)
+        _require_group_sizes(artifact)
+        _require_images_pullable(actor, artifact)
+        _require_workload_quota(holder=user, actor=user)
         runtime = runtime_normalized(data.get("runtime", {}), artifact.spec, artifact.type)
         workload = Workload.objects.create(
             name=data["name"].strip(),
@@ -141,6 +148,9 @@ def workload_start(*, actor: Actor, workload_id: str) -> Workload:
         if not workload.artifact.is_locked:
             _require_draft_free(workload.artifact, other_than=workload)
             workload.expires_at = timezone.now() + DRAFT_TTL
+        _require_group_sizes(workload.artifact)
+        _require_images_pullable(actor, workload.artifact)
+        _require_workload_quota(holder=workload.creator or signed_in(actor), actor=actor)
         _start_proton(workload, ProtonRole.ACTIVE)
         audit.record(actor=actor, action="workload.start", obj=workload)
     return workload
@@ -297,6 +307,51 @@ def _require_draft_free(artifact: Artifact, other_than: Workload | None = None) 
             f"The draft already backs workload {', '.join(taken)}; lock it to run it more "
             "than once, or stop and delete that workload.",
             code="draft_in_use",
+        )
+
+
+def _require_group_sizes(artifact: Artifact) -> None:
+    """Checked when a workload is to run, not when the artifact is written: the limit is
+    about what this installation runs, and an artifact stays valid (storable, shareable,
+    runnable elsewhere) whatever it is set to. Every group counts, since a group not run
+    today is one settings change away."""
+    limit: int = settings.BERTH_MAX_CONTAINERS_PER_GROUP
+    for group in artifact.spec.get("containerGroups", []):
+        count = len(group.get("containers", []))
+        if count > limit:
+            raise Forbidden(
+                f"The artifact's container group {group.get('name')!r} has {count} "
+                f"containers; the limit is {limit} per group "
+                "(BERTH_MAX_CONTAINERS_PER_GROUP)."
+            )
+
+
+def _require_images_pullable(actor: Actor, artifact: Artifact) -> None:
+    """The runtime pulls with Berth's registry credentials, so an artifact naming another
+    repository's image would run what its author may not read: the one rule builds use
+    decides for workloads too, for whoever starts it (sharing may have changed since the
+    artifact was written)."""
+    for path, container in containers(artifact.spec):
+        if container.get("imageUri"):
+            try:
+                require_pullable(actor=actor, reference=container["imageUri"])
+            except Invalid as error:
+                raise Invalid.at(
+                    *path, "imageUri", msg=error.detail, type="invalid_reference"
+                ) from None
+
+
+def _require_workload_quota(*, holder: User, actor: Actor) -> None:
+    """Live workloads count against the user who created them, whoever starts them: the
+    quota is on what one account keeps running. The holder's row is held FOR UPDATE so
+    that two concurrent starts cannot both take the last place."""
+    limit: int = settings.BERTH_MAX_WORKLOADS_PER_USER
+    User.objects.select_for_update().filter(pk=holder.pk).first()
+    live = Workload.objects.filter(creator_id=holder.pk, status__in=LIVE_STATUSES).count()
+    if live >= limit:
+        who = "You have" if holder.pk == actor.pk else f"Its creator {holder} has"
+        raise Forbidden(
+            f"{who} reached the limit of {limit} running workloads (BERTH_MAX_WORKLOADS_PER_USER)."
         )
 
 

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import pydantic
+from django.conf import settings
 from pydantic import Field, TypeAdapter
 
 from artifacts.constants import ArtifactType
 from console.errors import Invalid, Problem
 from console.wire import WireModel, problems_from_pydantic, strict_json_validate
 from workloads import constants as c
+from workloads.plans import cores, memory_bytes
 
 ScalingMetric = Literal[
     "cpuAverageUtilization",
@@ -84,6 +86,8 @@ def runtime_problems(runtime: Any, spec: Mapping[str, Any], artifact_type: str) 
         ]
     reported = {p.loc for p in problems}
     problems += [p for p in _artifact_rules(runtime, spec, artifact_type) if p.loc not in reported]
+    reported = {p.loc for p in problems}
+    problems += [p for p in _resource_maxima(runtime) if p.loc not in reported]
     return problems
 
 
@@ -168,6 +172,57 @@ def _artifact_rules(runtime: Any, spec: Mapping[str, Any], artifact_type: str) -
                 )
             )
         problems += _autoscaling_rules(here, group.get("autoscaling"), artifact_type)
+    return problems
+
+
+def _resource_maxima(runtime: Any) -> list[Problem]:
+    """Above the installation's maxima a workload is refused, whichever engine runs it (the
+    defaults for what it leaves out are the engines', see ``workloads.plans.limited``)."""
+    problems: list[Problem] = []
+    groups = runtime.get("containerGroups") if isinstance(runtime, Mapping) else None
+    for gi, group in enumerate(groups if isinstance(groups, list) else []):
+        containers = group.get("containers") if isinstance(group, Mapping) else None
+        for ci, container in enumerate(containers if isinstance(containers, list) else []):
+            allocation = (
+                container.get("resourceAllocation") if isinstance(container, Mapping) else None
+            )
+            if not isinstance(allocation, Mapping):
+                continue
+            here = ("runtime", "containerGroups", gi, "containers", ci, "resourceAllocation")
+            problems += _over_maximum(here, allocation)
+    return problems
+
+
+def _over_maximum(here: tuple[str | int, ...], allocation: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    cpu, memory = allocation.get("cpu"), allocation.get("memory")
+    try:
+        # Shapes the schema refuses are reported there; only well-formed amounts count here.
+        asked_cpu = cores(cpu) if isinstance(cpu, int | float | str) else None
+    except ValueError:
+        asked_cpu = None
+    maximum_cpu: float = settings.BERTH_WORKLOAD_MAX_CPU
+    if asked_cpu is not None and asked_cpu > maximum_cpu:
+        problems.append(
+            Problem(
+                (*here, "cpu"),
+                f"At most {maximum_cpu:g} CPU cores per container (BERTH_WORKLOAD_MAX_CPU).",
+                "resource_limit",
+            )
+        )
+    try:
+        asked_memory = memory_bytes(memory) if isinstance(memory, str) else None
+    except ValueError:
+        asked_memory = None
+    maximum_memory: str = settings.BERTH_WORKLOAD_MAX_MEMORY
+    if asked_memory is not None and asked_memory > memory_bytes(maximum_memory):
+        problems.append(
+            Problem(
+                (*here, "memory"),
+                f"At most {maximum_memory} of memory per container (BERTH_WORKLOAD_MAX_MEMORY).",
+                "resource_limit",
+            )
+        )
     return problems
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pydantic import ValidationError
 
 from artifacts.selectors import artifact_get
-from console.errors import Conflict, Invalid, Problem
+from console.errors import Conflict, Forbidden, Invalid, Problem
 from console.htmx import redirect_client, render_page, toast, trigger, wants_fragment
 from console.permissions import Action, Audience, require, rights, route_permission
 from console.sharing import role_of
@@ -227,11 +227,14 @@ def _back_to_page(request: HttpRequest, workload_id: str, message: str) -> HttpR
 def _run_action(
     request: HttpRequest, workload_id: str, action: Callable[..., Workload], message: str
 ) -> HttpResponse:
-    """Start or stop: the status region comes back (409 with the reason when refused)."""
+    """Start or stop: the status region comes back (409 with the reason when refused, 403
+    with the quota that was reached: the route already checked the permission)."""
     try:
         action(actor=request.user, workload_id=workload_id)
-    except Conflict as conflict:
-        return _status_region(request, workload_id, error=conflict.detail, status=409)
+    except (Conflict, Forbidden) as refused:
+        return _status_region(
+            request, workload_id, error=refused.detail, status=refused.status_code
+        )
     if not wants_fragment(request):
         return _back_to_page(request, workload_id, message)
     return toast(_status_region(request, workload_id), message)
@@ -412,13 +415,14 @@ def workload_new(request: HttpRequest) -> HttpResponse:
     body = forms.workload_body(request.POST, artifact.pk, artifact.spec)
     try:
         workload = services.workload_create(actor=request.user, data=body)
-    except (Invalid, Conflict) as refused:
+    except (Invalid, Conflict, Forbidden) as refused:
+        # Forbidden: a quota reached, or EDIT missing on a draft; the message says which.
         problems = refused.problems if isinstance(refused, Invalid) else ()
         by_field = forms.ProblemsByField(problems, forms.new_field, set(forms.NEW_FIELDS))
         context.update(
             form=typed,
             errors={name: by_field.of(name) for name in forms.NEW_FIELDS},
-            general=by_field.general + ([refused.detail] if isinstance(refused, Conflict) else []),
+            general=by_field.general + ([] if isinstance(refused, Invalid) else [refused.detail]),
         )
         return render_page(
             request, "workloads/new.html", context, partial="form", status=refused.status_code

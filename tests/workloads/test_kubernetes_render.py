@@ -6,6 +6,7 @@ only what they do without one: refuse with a clear error.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
@@ -40,13 +41,20 @@ METADATA = {
     "labels": LABELS,
     "annotations": {"berth.workload": WORKLOAD_ID, "berth.proton": PROTON_ID},
 }
+POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 SECURITY_CONTEXT = {
-    "runAsNonRoot": True,
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
     "readOnlyRootFilesystem": False,
 }
+# The settings' defaults (BERTH_WORKLOAD_DEFAULT_CPU / _MEMORY) for what a plan leaves out.
+DEFAULT_RESOURCES = {
+    "requests": {"cpu": "1000m", "memory": "512Mi"},
+    "limits": {"cpu": "1000m", "memory": "512Mi"},
+}
+INGRESS_FROM = [
+    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "berth-system"}}}
+]
 # Kubernetes' own rules: Service names are DNS-1035 labels, label values at most 63.
 DNS_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
@@ -98,8 +106,55 @@ def by_kind(manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {manifest["kind"]: manifest for manifest in manifests}
 
 
-def test_two_containers_render_exactly_a_deployment_and_a_service() -> None:
-    deployment, service = render(plan(), NAMESPACE)
+def secret_ref(key: str) -> dict[str, Any]:
+    return {"secretKeyRef": {"name": NAME, "key": key}}
+
+
+def test_two_containers_render_exactly_a_policy_a_secret_a_deployment_and_a_service() -> None:
+    policy, secret, deployment, service = render(plan(), NAMESPACE)
+
+    assert policy == {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": METADATA,
+        "spec": {
+            "podSelector": {"matchLabels": LABELS},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "podSelector": {
+                                "matchLabels": {
+                                    "app.kubernetes.io/managed-by": "berth",
+                                    "berth.workload": WORKLOAD_ID,
+                                }
+                            }
+                        },
+                        *INGRESS_FROM,
+                    ]
+                }
+            ],
+            "egress": [
+                {
+                    "to": [
+                        {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}},
+                        {"ipBlock": {"cidr": "::/0", "except": ["fe80::/10"]}},
+                    ]
+                }
+            ],
+        },
+    }
+    assert secret == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": METADATA,
+        "type": "Opaque",
+        "data": {
+            "web.MODE": base64.b64encode(b"production").decode(),
+            "web.GREETING": base64.b64encode(b"hello world").decode(),
+        },
+    }
 
     assert deployment == {
         "apiVersion": "apps/v1",
@@ -114,6 +169,7 @@ def test_two_containers_render_exactly_a_deployment_and_a_service() -> None:
             "template": {
                 "metadata": {"labels": LABELS},
                 "spec": {
+                    "securityContext": POD_SECURITY_CONTEXT,
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "containers": [
@@ -122,8 +178,8 @@ def test_two_containers_render_exactly_a_deployment_and_a_service() -> None:
                             "image": PRIMARY.image,
                             "command": ["python", "-m", "app"],
                             "env": [
-                                {"name": "MODE", "value": "production"},
-                                {"name": "GREETING", "value": "hello world"},
+                                {"name": "MODE", "valueFrom": secret_ref("web.MODE")},
+                                {"name": "GREETING", "valueFrom": secret_ref("web.GREETING")},
                             ],
                             "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                             "readinessProbe": {
@@ -187,8 +243,9 @@ def test_two_containers_render_exactly_a_deployment_and_a_service() -> None:
 
 
 def test_only_the_primary_declares_a_port_and_every_container_is_locked_down() -> None:
-    deployment, _ = render(plan(), NAMESPACE)
+    deployment = by_kind(render(plan(), NAMESPACE))["Deployment"]
     primary, sidecar = deployment["spec"]["template"]["spec"]["containers"]
+    assert deployment["spec"]["template"]["spec"]["securityContext"] == POD_SECURITY_CONTEXT
 
     assert primary["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     assert "ports" not in sidecar
@@ -202,6 +259,8 @@ def test_labels_and_selectors_agree_on_every_object() -> None:
     service = by_kind(manifests)["Service"]
 
     assert [m["kind"] for m in manifests] == [
+        "NetworkPolicy",
+        "Secret",
         "Deployment",
         "Service",
         "HorizontalPodAutoscaler",
@@ -214,11 +273,15 @@ def test_labels_and_selectors_agree_on_every_object() -> None:
     assert deployment["spec"]["selector"]["matchLabels"] == LABELS
     assert deployment["spec"]["template"]["metadata"]["labels"] == LABELS
     assert service["spec"]["selector"] == LABELS
+    assert by_kind(manifests)["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"] == LABELS
 
 
-def test_objects_share_no_dicts_so_changing_one_leaves_the_others_alone() -> None:
-    deployment, service = render(plan(), NAMESPACE)
+def test_objects_share_no_dicts_so_changing_one_leaves_the_others_alone(settings: Any) -> None:
+    policy, _secret, deployment, service = render(plan(), NAMESPACE)
 
+    # Not even with the settings: the peers are copied into each policy.
+    policy["spec"]["ingress"][0]["from"][1]["namespaceSelector"]["matchLabels"]["x"] = "y"
+    assert settings.BERTH_K8S_INGRESS_FROM == INGRESS_FROM
     deployment["metadata"]["labels"]["extra"] = "x"
     deployment["spec"]["selector"]["matchLabels"]["extra"] = "x"
 
@@ -229,14 +292,17 @@ def test_objects_share_no_dicts_so_changing_one_leaves_the_others_alone() -> Non
 
 def test_no_entrypoint_env_or_probes_leaves_those_fields_out() -> None:
     bare = ContainerPlan(name="web", image="example.com/web:1", primary=True, port=8080)
-    deployment, _ = render(plan(containers=(bare,)), NAMESPACE)
+    manifests = render(plan(containers=(bare,)), NAMESPACE)
+    assert [m["kind"] for m in manifests] == ["NetworkPolicy", "Deployment", "Service"]
+    deployment = by_kind(manifests)["Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
 
     assert container == {
         "name": "web",
         "image": "example.com/web:1",
         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
-        "resources": {},
+        # No resources given: the installation's defaults, never unlimited.
+        "resources": DEFAULT_RESOURCES,
         "securityContext": SECURITY_CONTEXT,
     }
     assert deployment["spec"]["progressDeadlineSeconds"] == 600
@@ -254,17 +320,17 @@ def test_a_primary_without_a_port_is_refused() -> None:
 )
 def test_cpu_is_rendered_in_millicores_rounded_up(cores: float, millicores: str) -> None:
     primary = dataclasses.replace(PRIMARY, resources=Resources(cpu=cores))
-    deployment, _ = render(plan(containers=(primary,)), NAMESPACE)
+    deployment = by_kind(render(plan(containers=(primary,)), NAMESPACE))["Deployment"]
 
     assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"] == {
-        "requests": {"cpu": millicores},
-        "limits": {"cpu": millicores},
+        "requests": {"cpu": millicores, "memory": "512Mi"},
+        "limits": {"cpu": millicores, "memory": "512Mi"},
     }
 
 
 def test_a_gpu_is_an_nvidia_limit_and_no_request() -> None:
     primary = dataclasses.replace(PRIMARY, resources=Resources(cpu=4, memory="16Gi", gpu=2))
-    deployment, _ = render(plan(containers=(primary,)), NAMESPACE)
+    deployment = by_kind(render(plan(containers=(primary,)), NAMESPACE))["Deployment"]
 
     assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"] == {
         "requests": {"cpu": "4000m", "memory": "16Gi"},
@@ -272,13 +338,72 @@ def test_a_gpu_is_an_nvidia_limit_and_no_request() -> None:
     }
 
 
-def test_a_gpu_alone_renders_only_the_limit() -> None:
+def test_a_gpu_alone_gets_the_default_cpu_and_memory_besides_its_limit() -> None:
     primary = dataclasses.replace(PRIMARY, resources=Resources(gpu=1))
-    deployment, _ = render(plan(containers=(primary,)), NAMESPACE)
+    deployment = by_kind(render(plan(containers=(primary,)), NAMESPACE))["Deployment"]
 
     assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"] == {
-        "limits": {"nvidia.com/gpu": "1"}
+        "requests": {"cpu": "1000m", "memory": "512Mi"},
+        "limits": {"cpu": "1000m", "memory": "512Mi", "nvidia.com/gpu": "1"},
     }
+
+
+def test_the_default_limits_come_from_the_settings(settings: Any) -> None:
+    settings.BERTH_WORKLOAD_DEFAULT_CPU = 0.25
+    settings.BERTH_WORKLOAD_DEFAULT_MEMORY = "128Mi"
+    bare = ContainerPlan(name="web", image="example.com/web:1", primary=True, port=8080)
+    deployment = by_kind(render(plan(containers=(bare,)), NAMESPACE))["Deployment"]
+
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"] == {
+        "requests": {"cpu": "250m", "memory": "128Mi"},
+        "limits": {"cpu": "250m", "memory": "128Mi"},
+    }
+
+
+def test_the_ingress_peers_come_from_the_settings_and_the_workloads_own_pods_stay(
+    settings: Any,
+) -> None:
+    peer = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+    }
+    settings.BERTH_K8S_INGRESS_FROM = [peer]
+    policy = by_kind(engine_render(plan()))["NetworkPolicy"]
+
+    assert policy["spec"]["ingress"] == [
+        {
+            "from": [
+                {
+                    "podSelector": {
+                        "matchLabels": {
+                            "app.kubernetes.io/managed-by": "berth",
+                            "berth.workload": WORKLOAD_ID,
+                        }
+                    }
+                },
+                peer,
+            ]
+        }
+    ]
+    # Nothing else may reach the pods: no rule without a "from", no empty peer.
+    assert all(rule.get("from") for rule in policy["spec"]["ingress"])
+    assert {} not in policy["spec"]["ingress"][0]["from"]
+
+
+def engine_render(proton: ProtonPlan) -> list[dict[str, Any]]:
+    """Render as the engine does: its own settings, read when it is made."""
+    runtime = KubernetesRuntime()
+    return render(proton, runtime.namespace, runtime.ingress_host, runtime.ingress_from)
+
+
+def test_environment_values_are_only_in_the_secret() -> None:
+    manifests = by_kind(render(plan(), NAMESPACE))
+    dumped = {kind: json.dumps(manifest) for kind, manifest in manifests.items()}
+
+    for kind, text in dumped.items():
+        if kind != "Secret":
+            assert "production" not in text, kind
+            assert "hello world" not in text, kind
 
 
 def test_cpu_autoscaling_renders_a_resource_metric_and_no_fixed_replicas() -> None:
@@ -347,7 +472,12 @@ def test_an_unknown_scaling_metric_is_refused() -> None:
 
 
 def test_without_autoscaling_there_is_no_autoscaler() -> None:
-    assert [m["kind"] for m in render(plan(replicas=1), NAMESPACE)] == ["Deployment", "Service"]
+    assert [m["kind"] for m in render(plan(replicas=1), NAMESPACE)] == [
+        "NetworkPolicy",
+        "Secret",
+        "Deployment",
+        "Service",
+    ]
 
 
 def test_an_ingress_host_adds_an_ingress_to_the_service() -> None:

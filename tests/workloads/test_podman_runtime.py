@@ -230,6 +230,23 @@ def test_should_stop_interrupts_the_wait(
 
 
 def test_a_failed_start_removes_what_it_had_started(
+    podman_runtime: PodmanRuntime, podman_cleanup: set[str], http_image: str
+) -> None:
+    # The primary runs; the sidecar asks for one byte of memory, which ``podman run`` refuses.
+    workload_id = new_workload_id(podman_cleanup)
+    plan = proton(
+        workload_id,
+        web(http_image),
+        ContainerPlan(
+            name="sidecar", image=http_image, primary=False, resources=Resources(memory="1")
+        ),
+    )
+    with pytest.raises(RuntimeError, match=r"podman run failed with status \d+: .*memory"):
+        podman_runtime.start(plan)
+    assert labelled(podman_runtime, workload_id) == []
+
+
+def test_a_missing_image_fails_before_anything_runs(
     podman_runtime: PodmanRuntime, podman_cleanup: set[str], http_image: str, registry: str
 ) -> None:
     workload_id = new_workload_id(podman_cleanup)
@@ -239,7 +256,7 @@ def test_a_failed_start_removes_what_it_had_started(
         web(http_image),
         ContainerPlan(name="sidecar", image=missing, primary=False),
     )
-    with pytest.raises(RuntimeError, match=r"podman run failed with status \d+: .*missing"):
+    with pytest.raises(RuntimeError, match=r"podman pull failed with status \d+: .*missing"):
         podman_runtime.start(plan)
     assert labelled(podman_runtime, workload_id) == []
 

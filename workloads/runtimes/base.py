@@ -18,6 +18,12 @@ from typing import Protocol
 ShouldStop = Callable[[], bool]
 
 
+class StartRefused(RuntimeError):
+    """The engine will not run the plan as given (an image that would run as root, a value
+    it cannot pass safely). The message is for the workload's owner and becomes the
+    workload's status message as it is; it never carries environment values."""
+
+
 @dataclass(frozen=True)
 class ProbePlan:
     path: str

@@ -1,12 +1,22 @@
-"""The cluster engine: each proton becomes a Deployment, a Service and, when autoscaled, a
+"""The cluster engine: each proton becomes a NetworkPolicy, a Secret (when its containers
+have environment variables), a Deployment, a Service and, when autoscaled, a
 HorizontalPodAutoscaler (plus an Ingress when ``BERTH_K8S_INGRESS_HOST`` is set).
 
 Configure ``BERTH_RUNTIME=kubernetes``, install the optional client
 (``pip install 'berth[kubernetes]'``) and either run Berth in the cluster (its service
 account is used) or point ``BERTH_K8S_KUBECONFIG`` at a kubeconfig file. Everything goes
 into ``BERTH_K8S_NAMESPACE``, which the operator creates; Berth's account there needs
-get/list/create/patch/deletecollection on deployments, services, horizontalpodautoscalers
-(and ingresses), and list on pods plus get on pods/log.
+get/list/create/patch/deletecollection on deployments, services, horizontalpodautoscalers,
+networkpolicies, secrets (and ingresses), and list on pods plus get on pods/log. The
+cluster's network plugin must enforce NetworkPolicies (Calico, Cilium, ...; kindnet and
+flannel alone do not), or workloads are not isolated from each other.
+
+Containment is the podman engine's, in Kubernetes' words: the pod runs as non-root
+(``runAsNonRoot``: the kubelet refuses an image whose user is root, unset or a name, so
+``BERTH_WORKLOAD_DEFAULT_USER`` does not apply here) with the runtime's default seccomp
+profile; containers drop every capability and cannot gain privileges; CPU and memory
+default to the installation's limits; and each proton's NetworkPolicy admits connections
+only from the workload's own pods and ``BERTH_K8S_INGRESS_FROM``.
 
 Rendering (``render``) is pure and unit-tested. The methods that talk to the cluster are
 not exercised by the test suite: these machines have no cluster (see README).
@@ -19,6 +29,8 @@ string an id might be.
 
 from __future__ import annotations
 
+import base64
+import copy
 import hashlib
 import importlib
 import math
@@ -30,6 +42,7 @@ from typing import Any
 import yaml
 from django.conf import settings
 
+from workloads.plans import limited
 from workloads.runtimes.base import (
     Autoscaling,
     ContainerPlan,
@@ -49,6 +62,11 @@ PROTON_KEY = "berth.proton"
 FIELD_MANAGER = "berth"
 SERVICE_PORT = 80
 GPU_RESOURCE = "nvidia.com/gpu"
+# Egress is open (artifacts fetch models and call APIs; Berth does not know the cluster's
+# pod and service ranges to exclude) except to link-local addresses, where clouds serve
+# instance metadata and the node's credentials. Other workloads' pods are closed to it by
+# their own ingress rules.
+EGRESS_EXCEPT = {"0.0.0.0/0": ["169.254.0.0/16"], "::/0": ["fe80::/10"]}
 
 # The pull of a large image (a NIM is tens of GB) and waiting for a node come on top of the
 # probes' own budget before the Deployment is declared stuck.
@@ -124,8 +142,16 @@ def selector_string(labels: dict[str, str]) -> str:
     return ",".join(f"{key}={value}" for key, value in labels.items())
 
 
-def render(plan: ProtonPlan, namespace: str, ingress_host: str = "") -> list[Manifest]:
-    """The objects that run ``plan``, in the order they are applied."""
+def render(
+    plan: ProtonPlan,
+    namespace: str,
+    ingress_host: str = "",
+    ingress_from: list[Manifest] | None = None,
+) -> list[Manifest]:
+    """The objects that run ``plan``, in the order they are applied: the NetworkPolicy
+    first, so that no pod of the proton is ever reachable without it. ``ingress_from`` are
+    the NetworkPolicy peers besides the workload's own pods (default
+    ``BERTH_K8S_INGRESS_FROM``)."""
     if plan.primary.port is None:
         raise ValueError("the primary container has no port to serve on")
     name = resource_name(plan.workload_id, plan.proton_id)
@@ -141,7 +167,11 @@ def render(plan: ProtonPlan, namespace: str, ingress_host: str = "") -> list[Man
             "annotations": {WORKLOAD_KEY: plan.workload_id, PROTON_KEY: plan.proton_id},
         }
 
-    manifests = [
+    peers = settings.BERTH_K8S_INGRESS_FROM if ingress_from is None else ingress_from
+    manifests = [_network_policy(plan, metadata(), labels, peers)]
+    if any(container.env for container in plan.containers):
+        manifests.append(_secret(plan, metadata()))
+    manifests += [
         _deployment(plan, metadata(), labels),
         _service(plan.primary.port, metadata(), labels),
     ]
@@ -173,7 +203,14 @@ def _deployment(plan: ProtonPlan, metadata: Manifest, labels: dict[str, str]) ->
         "template": {
             "metadata": {"labels": dict(labels)},
             "spec": {
-                "containers": [_container(container) for container in plan.containers],
+                "securityContext": {
+                    # The kubelet checks the image's user before it starts a container.
+                    "runAsNonRoot": True,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [
+                    _container(container, metadata["name"]) for container in plan.containers
+                ],
                 # Workloads never talk to the Kubernetes API: no token to steal.
                 "automountServiceAccountToken": False,
                 # Otherwise every Service in the namespace (one per proton) adds environment
@@ -189,16 +226,14 @@ def _deployment(plan: ProtonPlan, metadata: Manifest, labels: dict[str, str]) ->
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": spec}
 
 
-def _container(container: ContainerPlan) -> Manifest:
+def _container(container: ContainerPlan, secret_name: str) -> Manifest:
     rendered: Manifest = {
         "name": container.name,
         "image": container.image,
-        "resources": _resources(container.resources),
+        "resources": _resources(limited(container.resources)),
         "securityContext": {
-            "runAsNonRoot": True,
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
             # Artifacts are arbitrary images that write caches, pid and temporary files
             # into their own file system, and the artifact spec has no volumes to give
             # them writable paths: a read-only root would break most of them.
@@ -209,7 +244,17 @@ def _container(container: ContainerPlan) -> Manifest:
     if container.entrypoint:
         rendered["command"] = list(container.entrypoint)
     if container.env:
-        rendered["env"] = [{"name": name, "value": value} for name, value in container.env]
+        # The values live in the proton's Secret: the Deployment (readable by anyone who
+        # may list deployments, and kept in every ReplicaSet's history) holds no value.
+        rendered["env"] = [
+            {
+                "name": name,
+                "valueFrom": {
+                    "secretKeyRef": {"name": secret_name, "key": _secret_key(container, name)}
+                },
+            }
+            for name, _value in container.env
+        ]
     if container.primary and container.port is not None:
         rendered["ports"] = [{"name": "http", "containerPort": container.port, "protocol": "TCP"}]
     for field, probe in (
@@ -220,6 +265,54 @@ def _container(container: ContainerPlan) -> Manifest:
         if probe is not None:
             rendered[field] = _probe(probe)
     return rendered
+
+
+def _secret_key(container: ContainerPlan, env_name: str) -> str:
+    # Container names are DNS labels and variable names [A-Za-z_][A-Za-z0-9_]*: joined by
+    # a dot they are a valid, unique Secret key.
+    return f"{container.name}.{env_name}"
+
+
+def _secret(plan: ProtonPlan, metadata: Manifest) -> Manifest:
+    data = {
+        _secret_key(container, name): base64.b64encode(value.encode()).decode()
+        for container in plan.containers
+        for name, value in container.env
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata,
+        "type": "Opaque",
+        "data": data,
+    }
+
+
+def _network_policy(
+    plan: ProtonPlan, metadata: Manifest, labels: dict[str, str], peers: list[Manifest]
+) -> Manifest:
+    """Per proton (like every object here, so that stopping one proton removes exactly its
+    own): its pods accept connections from any pod of the same workload (another proton
+    during a replacement, or itself) and from ``peers``, nobody else."""
+    own_workload = {"podSelector": {"matchLabels": selector(plan.workload_id)}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata,
+        "spec": {
+            "podSelector": {"matchLabels": dict(labels)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [own_workload, *copy.deepcopy(peers)]}],
+            "egress": [
+                {
+                    "to": [
+                        {"ipBlock": {"cidr": cidr, "except": list(excepted)}}
+                        for cidr, excepted in EGRESS_EXCEPT.items()
+                    ]
+                }
+            ],
+        },
+    }
 
 
 def _probe(probe: ProbePlan) -> Manifest:
@@ -436,12 +529,14 @@ class KubernetesRuntime:
         self.namespace: str = settings.BERTH_K8S_NAMESPACE
         self.kubeconfig: str = settings.BERTH_K8S_KUBECONFIG
         self.ingress_host: str = settings.BERTH_K8S_INGRESS_HOST
+        self.ingress_from: list[Manifest] = settings.BERTH_K8S_INGRESS_FROM
 
     def start(self, plan: ProtonPlan) -> tuple[ReplicaState, ...]:
         # Kubernetes creates the pods asynchronously: what is returned is what exists right
         # after the apply, often nothing yet; wait_ready and replicas report them later.
         api = self._api()
-        for manifest in render(plan, self.namespace, self.ingress_host):
+        manifests = render(plan, self.namespace, self.ingress_host, self.ingress_from)
+        for manifest in manifests:
             # Server-side apply is create-or-update in one call; forcing takes over fields
             # another manager (kubectl edit) changed, since Berth's plan is the truth.
             self._resource(api, manifest["apiVersion"], manifest["kind"]).server_side_apply(
@@ -495,6 +590,9 @@ class KubernetesRuntime:
             ("autoscaling/v2", "HorizontalPodAutoscaler"),
             ("v1", "Service"),
             ("apps/v1", "Deployment"),
+            # After the Deployment: its pods stay closed to other workloads to the end.
+            ("v1", "Secret"),
+            ("networking.k8s.io/v1", "NetworkPolicy"),
         ]
         for api_version, kind in kinds:
             # A collection delete by label: removing nothing is no error. Background

@@ -6,6 +6,15 @@ join the primary's network namespace, so that, as in a Kubernetes pod, they reac
 other on localhost. Pods are not used: a podman pod needs an infra image, which cannot be
 pulled offline.
 
+Containers are contained (measured in docs/workload-containment.md): every capability
+dropped, ``no-new-privileges``, a pids limit, CPU and memory limits (the installation's
+defaults when the workload gives none), a numeric non-root user checked on the image
+before it runs, and a bridge network of the workload's own (``isolate=true``: the CNI
+firewall drops traffic from other isolated bridges) created with its first container and
+removed with its last. Environment values reach podman through a private ``--env-file``
+(or, for values with line breaks, podman secrets), never its command line, and never the
+error text.
+
 Everything is found again by label (``berth.workload``, ``berth.proton``, ``berth.replica``,
 ``berth.container``, ``berth.role``, and ``berth.port`` on the primary: the port that
 serves traffic). The flags are the ones measured on these machines (see ENVIRONMENT.md):
@@ -15,12 +24,17 @@ explicit ulimits because the defaults cannot be applied in this sandbox.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import logging
+import os
 import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -30,6 +44,7 @@ from typing import Any
 from django.conf import settings
 
 from artifacts.registry import configured_registry
+from workloads.plans import limited, memory_bytes
 from workloads.runtimes.base import (
     ContainerPlan,
     ProbePlan,
@@ -38,6 +53,7 @@ from workloads.runtimes.base import (
     ReplicaState,
     Resources,
     ShouldStop,
+    StartRefused,
 )
 from workloads.runtimes.probes import ProbeOutcome, poll
 
@@ -49,20 +65,30 @@ CALL_TIMEOUT = 60
 LOG_TAIL_LINES = 40
 STDERR_TAIL_CHARS = 2000
 ULIMITS = ("--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768")
+# No capability at all (not even podman's default set: CHOWN, SETUID, NET_RAW, ...), and no
+# way to gain privileges through setuid binaries or file capabilities in the image.
+CONTAINMENT = ("--cap-drop", "ALL", "--security-opt", "no-new-privileges")
 # Registries on the loopback interface are the local, plain-HTTP ones.
 LOCAL_REGISTRY = re.compile(r"^(127\.|localhost(:|$)|\[::1\])")
-MEMORY = re.compile(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?")
-MEMORY_UNITS = {
-    "": 1,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-}
+# The only image users Berth runs as they are: a numeric uid (not 0), optionally a numeric
+# gid. A user *name* is resolved by the runtime from the image's own /etc/passwd, which
+# the image's author writes: "app" may well be uid 0 there.
+NUMERIC_USER = re.compile(r"([0-9]+)(?::([0-9]+))?")
+# What podman itself needs from the worker's environment (its own configuration, and the
+# proxies a pull may go through). Nothing else is passed on, so no secret of Berth's
+# (database URL, keys) is in podman's environment for a mistake in an env file (a line
+# holding only a name, or ``*``, copies the caller's values) to copy into a container.
+PODMAN_ENVIRONMENT = frozenset(
+    {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE"}
+    | {f"{name}_PROXY" for name in ("HTTP", "HTTPS", "NO")}
+    | {f"{name}_proxy" for name in ("http", "https", "no")}
+)
+# Error text of a failing ``podman run`` is cleaned of environment values this long or
+# longer; shorter ones ("1", "on") are too common to hide without hiding the message.
+REDACT_MIN_CHARS = 4
+# Podman secrets carrying a container's environment values are named
+# ``<container name><ENV_SECRET_MARK><variable>``, so that removing the container finds them.
+ENV_SECRET_MARK = "-env-"  # noqa: S105 (a name part, not a password)
 # Podman states of a container that has not run yet; "running" is up; anything else ended.
 NOT_YET_RUNNING = frozenset({"created", "configured", "initialized"})
 
@@ -74,16 +100,39 @@ ROLE = "berth.role"
 PORT = "berth.port"
 
 
-def memory_bytes(quantity: str) -> int:
-    """A Kubernetes memory quantity ("512Mi", "1Gi", "0.5Gi", "1G") in bytes."""
-    match = MEMORY.fullmatch(quantity.strip())
-    if match is None:
-        raise ValueError(f"Unsupported memory quantity {quantity!r}; use e.g. 512Mi or 1Gi.")
-    return int(float(match[1]) * MEMORY_UNITS[match[2] or ""])
-
-
 def container_name(workload_id: str, proton_id: str, index: int, container: str) -> str:
     return f"berth-{workload_id}-{proton_id}-{index}-{container}"
+
+
+def network_name(workload_id: str) -> str:
+    """The workload's own network; one name per workload, shared by its protons."""
+    return f"berth-workload-{workload_id}"
+
+
+def run_user(container: str, image: str, configured: str) -> str:
+    """The ``--user`` to run ``image`` with, given the user its configuration names; raises
+    StartRefused when that user is (or may be) root and no default user is configured."""
+    match = NUMERIC_USER.fullmatch(configured)
+    if match is not None and int(match[1]) != 0:
+        return configured
+    default: str = settings.BERTH_WORKLOAD_DEFAULT_USER
+    if default:
+        return default
+    name = configured.split(":", 1)[0]
+    if not configured:
+        why = "sets no USER, so it would run as root"
+    elif name == "root" or (name.isdigit() and int(name) == 0):
+        why = f"runs as root (USER {configured})"
+    else:
+        why = (
+            f"names its user {configured!r} instead of a numeric uid, and a name can map "
+            "to uid 0 inside the image"
+        )
+    raise StartRefused(
+        f"Container {container} was not started: its image {image} {why}. Berth runs "
+        "workloads only as a non-root user: set a numeric USER other than 0 in the "
+        "image (for example USER 1000:1000)."
+    )
 
 
 def probe_ports(primary: ContainerPlan) -> list[int]:
@@ -107,11 +156,24 @@ class PodmanRuntime:
 
     def start(self, plan: ProtonPlan) -> tuple[ReplicaState, ...]:
         try:
+            for container in plan.containers:
+                _refuse_unsafe_env(container)
             # Credentials go to a private file for ``--authfile``, never on a command line.
             with tempfile.TemporaryDirectory(prefix="auth-", dir=self.root / "tmp") as scratch:
                 auth_file = self.registry.write_auth_file(Path(scratch))
+                # Pulled and checked before anything runs; run by image id, so what runs
+                # is what was checked even if the tag moves meanwhile.
+                images = {
+                    container.name: self._checked_image(container, auth_file)
+                    for container in plan.containers
+                }
+            # The lock keeps a concurrent ``stop`` of another proton of this workload from
+            # removing the network between its creation and the first container on it.
+            with self._workload_lock(plan.workload_id):
+                network = self._network(plan.workload_id)
                 return tuple(
-                    self._start_replica(plan, index, auth_file) for index in range(plan.replicas)
+                    self._start_replica(plan, index, images, network)
+                    for index in range(plan.replicas)
                 )
         except BaseException:
             # A half-started proton serves nobody: remove what was created, then report.
@@ -193,10 +255,16 @@ class PodmanRuntime:
     def stop(self, workload_id: str, proton_id: str | None = None) -> None:
         filters = self._filters(workload_id, proton_id)
         logger.info("Removing the containers of workload %s (proton %s)", workload_id, proton_id)
-        # Sidecars first: podman refuses to remove a primary whose network namespace a
-        # sidecar still uses. Matching nothing is not an error for ``rm --filter``.
-        self._podman("rm", "-f", "-t", "0", *filters, "--filter", f"label={ROLE}=sidecar")
-        self._podman("rm", "-f", "-t", "0", *filters)
+        with self._workload_lock(workload_id):
+            # Sidecars first: podman refuses to remove a primary whose network namespace a
+            # sidecar still uses. Matching nothing is not an error for ``rm --filter``.
+            self._podman("rm", "-f", "-t", "0", *filters, "--filter", f"label={ROLE}=sidecar")
+            self._podman("rm", "-f", "-t", "0", *filters)
+            prefix = f"berth-{workload_id}-" + (f"{proton_id}-" if proton_id is not None else "")
+            self._remove_secrets(self._secrets(prefix))
+            # The network goes with the workload's last container (of any proton).
+            if not self._ps(*self._filters(workload_id, None)):
+                self._remove_network(workload_id)
 
     def running(self) -> set[tuple[str, str]]:
         # Ended containers count too: the orphan sweep must remove them as well.
@@ -207,10 +275,13 @@ class PodmanRuntime:
 
     # --- starting ----------------------------------------------------------------------
 
-    def _start_replica(self, plan: ProtonPlan, index: int, auth_file: Path | None) -> ReplicaState:
+    def _start_replica(
+        self, plan: ProtonPlan, index: int, images: dict[str, tuple[str, str]], network: str
+    ) -> ReplicaState:
         primary_name = container_name(plan.workload_id, plan.proton_id, index, plan.primary.name)
         for container in plan.containers:
-            self._run(plan, index, container, primary_name, auth_file)
+            image_id, user = images[container.name]
+            self._run(plan, index, container, primary_name, image_id, user, network)
         address = ""
         if plan.primary.port is not None:
             address = self._podman("port", primary_name, f"{plan.primary.port}/tcp").strip()
@@ -224,7 +295,9 @@ class PodmanRuntime:
         index: int,
         container: ContainerPlan,
         primary_name: str,
-        auth_file: Path | None,
+        image_id: str,
+        user: str,
+        network: str,
     ) -> None:
         name = container_name(plan.workload_id, plan.proton_id, index, container.name)
         labels = {
@@ -236,11 +309,13 @@ class PodmanRuntime:
         }
         if container.primary and container.port is not None:
             labels[PORT] = str(container.port)
-        arguments = ["run", "-d", "--init", "--pull", "missing", "--name", name, *ULIMITS]
-        arguments += self._pull_flags(container.image, auth_file)
+        arguments = ["run", "-d", "--init", "--pull", "never", "--name", name, *ULIMITS]
+        arguments += [*CONTAINMENT, "--pids-limit", str(settings.BERTH_WORKLOAD_PIDS_LIMIT)]
+        arguments += ["--user", user]
         for key, value in labels.items():
             arguments += ["--label", f"{key}={value}"]
         if container.primary:
+            arguments += ["--network", network]
             for port in probe_ports(container):
                 arguments += ["-p", f"{self.host}::{port}"]
         else:
@@ -250,12 +325,122 @@ class PodmanRuntime:
             # split by a shell's rules); an entrypoint also drops the image's CMD, as the
             # spec's entrypoint is the whole command.
             arguments += ["--entrypoint", json.dumps(list(container.entrypoint))]
-        for env_name, value in container.env:
-            arguments += ["-e", f"{env_name}={value}"]
         arguments += self._resource_flags(container.resources)
-        arguments.append(container.image)
-        logger.info("Starting container %s from %s", name, container.image)
-        self._podman(*arguments, timeout=RUN_TIMEOUT)
+        logger.info("Starting container %s from %s (%s)", name, container.image, image_id)
+        with self._environment(name, container.env) as environment:
+            arguments += environment
+            arguments.append(image_id)
+            self._podman(
+                *arguments, timeout=RUN_TIMEOUT, redact=[value for _name, value in container.env]
+            )
+
+    @contextlib.contextmanager
+    def _environment(self, name: str, env: Sequence[tuple[str, str]]) -> Iterator[list[str]]:
+        """``podman run`` arguments that give container ``name`` its ``env`` without a
+        value on any command line: a private ``--env-file`` for one-line values, removed
+        as soon as ``podman run`` has read it, and a podman secret (``type=env``) for each
+        value with a line break, which an env file cannot carry (it would start a line of
+        the value's choosing). Podman reads such a secret again for every ``exec`` and
+        restart, so it lives as long as the container and goes with it (``stop``); it
+        holds nothing podman's own container config does not (``Config.Env``)."""
+        if not env:
+            yield []
+            return
+        one_line = [(key, value) for key, value in env if not _has_line_break(value)]
+        multi_line = [(key, value) for key, value in env if _has_line_break(value)]
+        arguments: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="env-", dir=self.root / "tmp") as scratch:
+            if one_line:
+                path = Path(scratch) / "env"
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                    file.writelines(f"{key}={value}\n" for key, value in one_line)
+                arguments += ["--env-file", str(path)]
+            for key, value in multi_line:
+                secret = _env_secret_name(name, key)
+                # Left over from an earlier attempt at this very container (a task
+                # delivered twice): replaced, since the container it served is gone.
+                self._remove_secrets([secret])
+                # The value goes in on stdin, never on the command line.
+                self._podman("secret", "create", secret, "-", stdin=value, redact=[value])
+                arguments += ["--secret", f"{secret},type=env,target={key}"]
+            yield arguments
+
+    def _secrets(self, prefix: str) -> list[str]:
+        """Names of the podman secrets that carry environment values of containers whose
+        names start with ``prefix``. (``secret ls`` has no JSON output in podman 4.3.)"""
+        names = self._podman("secret", "ls", "--format", "{{.Name}}").split()
+        return [n for n in names if n.startswith(prefix) and ENV_SECRET_MARK in n]
+
+    def _remove_secrets(self, names: Sequence[str]) -> None:
+        for secret in names:
+            try:
+                self._podman("secret", "rm", secret)
+            except RuntimeError:
+                # Usually: there was none. Anything else leaves a value in podman's store
+                # (root only), which the next stop of this workload removes.
+                logger.debug("Could not remove podman secret %s", secret, exc_info=True)
+
+    def _checked_image(self, container: ContainerPlan, auth_file: Path | None) -> tuple[str, str]:
+        """(image id, user to run as) of the container's image, pulled when missing (as
+        ``--pull missing`` did); refuses an image that would run as root."""
+        image = container.image
+        try:
+            self._podman("image", "exists", image)
+        except RuntimeError:
+            self._podman(
+                "pull", "-q", *self._pull_flags(image, auth_file), image, timeout=RUN_TIMEOUT
+            )
+        (inspected,) = json.loads(self._podman("image", "inspect", "--format", "json", image))
+        configured = str((inspected.get("Config") or {}).get("User") or "")
+        return str(inspected["Id"]), run_user(container.name, image, configured)
+
+    # --- the workload's network -----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _workload_lock(self, workload_id: str) -> Iterator[None]:
+        """Held while a workload's containers and network are created or removed, by every
+        worker process on this host (they share the store); released when the process
+        ends, however it ends."""
+        folder = self.root / "locks"
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"{workload_id}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _network(self, workload_id: str) -> str:
+        """The workload's network, created when it has none yet."""
+        name = network_name(workload_id)
+        try:
+            self._podman("network", "exists", name)
+        except RuntimeError:
+            logger.info("Creating network %s", name)
+            # isolate=true adds the CNI firewall plugin with ingressPolicy same-bridge:
+            # traffic from another isolated bridge (another workload) is dropped.
+            self._podman(
+                "network",
+                "create",
+                "--opt",
+                "isolate=true",
+                "--label",
+                f"{WORKLOAD}={workload_id}",
+                name,
+            )
+        return name
+
+    def _remove_network(self, workload_id: str) -> None:
+        name = network_name(workload_id)
+        try:
+            self._podman("network", "exists", name)
+        except RuntimeError:
+            return
+        logger.info("Removing network %s", name)
+        try:
+            self._podman("network", "rm", name)
+        except RuntimeError:
+            # The containers are gone, which is what the caller asked for; a network left
+            # over is removed by the next stop of this workload.
+            logger.warning("Could not remove network %s", name, exc_info=True)
 
     def _pull_flags(self, image: str, auth_file: Path | None) -> list[str]:
         if image.startswith(f"{self.registry.address}/"):
@@ -268,6 +453,7 @@ class PodmanRuntime:
     def _resource_flags(resources: Resources) -> list[str]:
         # GPUs are ignored: no machine running this engine has one, and podman's device
         # passthrough (CDI) is the cluster engine's concern.
+        resources = limited(resources)
         flags = []
         if resources.cpu is not None:
             flags += ["--cpus", f"{resources.cpu:g}"]
@@ -405,7 +591,12 @@ class PodmanRuntime:
         return filters
 
     def _podman(
-        self, *arguments: str, timeout: float = CALL_TIMEOUT, merge_output: bool = False
+        self,
+        *arguments: str,
+        timeout: float = CALL_TIMEOUT,
+        merge_output: bool = False,
+        redact: Sequence[str] = (),
+        stdin: str | None = None,
     ) -> str:
         command = [
             "podman",
@@ -428,23 +619,60 @@ class PodmanRuntime:
         try:
             result = subprocess.run(  # noqa: S603 (argument list, no shell)
                 command,
-                stdin=subprocess.DEVNULL,
+                input=stdin,
+                stdin=subprocess.DEVNULL if stdin is None else None,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
                 text=True,
                 errors="replace",
                 timeout=timeout,
                 check=False,
+                env={
+                    key: value
+                    for key, value in os.environ.items()
+                    if key in PODMAN_ENVIRONMENT or key.startswith("CONTAINERS_")
+                },
             )
         except subprocess.TimeoutExpired:
-            # ``from None``: the expired command line carries environment values.
+            # ``from None``: the expired command line is podman's business, not the user's.
             raise RuntimeError(
                 f"podman {arguments[0]} did not finish within {timeout:g} s."
             ) from None
         if result.returncode != 0:
             output = (result.stdout if merge_output else result.stderr).strip()
+            # Longest first, so that a value containing another is hidden whole.
+            for value in sorted(redact, key=len, reverse=True):
+                if len(value) >= REDACT_MIN_CHARS:
+                    output = output.replace(value, "[value hidden]")
             raise RuntimeError(
                 f"podman {arguments[0]} failed with status {result.returncode}: "
                 f"{output[-STDERR_TAIL_CHARS:]}"
             )
         return result.stdout
+
+
+def _env_secret_name(container: str, variable: str) -> str:
+    # Podman takes secret names of at most 253 characters; variable names may be 255.
+    secret = f"{container}{ENV_SECRET_MARK}{variable}"
+    if len(secret) <= 253:
+        return secret
+    digest = hashlib.sha256(variable.encode()).hexdigest()[:16]
+    return f"{container}{ENV_SECRET_MARK}{digest}"
+
+
+def _has_line_break(value: str) -> bool:
+    """Whether an env file would read ``value`` as more than one line, or lose its end: a
+    line break ends the line (and ``*`` on a line of its own copies podman's whole
+    environment into the container), a carriage return at a line's end is dropped."""
+    return "\n" in value or "\r" in value
+
+
+def _refuse_unsafe_env(container: ContainerPlan) -> None:
+    """No process environment can hold a NUL: refused before anything runs, naming the
+    variable, never showing the value."""
+    for name, value in container.env:
+        if "\0" in value:
+            raise StartRefused(
+                f"Container {container.name} was not started: the value of its environment "
+                f"variable {name} holds a NUL character, which no environment can carry."
+            )
