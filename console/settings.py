@@ -331,6 +331,20 @@ BERTH_K8S_KUBECONFIG = os.environ.get("BERTH_K8S_KUBECONFIG", "")
 # That Ingress answers without Berth's authentication: serve this host on an internal network.
 BERTH_K8S_INGRESS_HOST = os.environ.get("BERTH_K8S_INGRESS_HOST", "")
 
+# The invoke proxy (workloads/proxy/)
+# Every answer it relays carries a sandbox Content-Security-Policy (no allow-same-origin)
+# and loses Set-Cookie, CSP, CORS and other origin-wide headers, so a workload's page never
+# acts as the console although it is served on the console's host. A host of its own for
+# invoke traffic would add a second wall; Berth has no setting for that yet.
+# Connect, request body, response headers and body of one request must all end within this
+# many seconds: 504 if the workload has not answered by then, otherwise its answer is cut
+# off. Keep it below the web server's own worker timeout (gunicorn --timeout, 30 s by
+# default), or the server kills the worker first and nothing is counted.
+BERTH_INVOKE_DEADLINE_SECONDS = float(os.environ.get("BERTH_INVOKE_DEADLINE_SECONDS", "25"))
+# Requests in flight per workload beyond this are answered 429 with Retry-After. Counted in
+# CACHES: per web process on the embedded default, across processes with BERTH_CACHE_URL.
+BERTH_INVOKE_MAX_CONCURRENT = int(os.environ.get("BERTH_INVOKE_MAX_CONCURRENT", "16"))
+
 # Benchmarks (tests/perf, `make bench`): routes /bench/ceiling, a trivial JSON view that
 # measures what the server and middleware cost alone. Off everywhere else.
 BERTH_BENCH_CEILING = env_bool("BERTH_BENCH_CEILING", False)
