@@ -104,6 +104,29 @@ class ApiClient:
         return response.json()
 
 
+# Tests that drive the real engines (registry, buildah, podman, a Celery worker, Chromium):
+# they spend their time in those engines, not in the database, so ``make test`` runs them
+# once, with the PostgreSQL pass, and the SQLite pass runs everything else
+# (scripts/test.sh). Marked by the fixtures they use, so no such test can be left out.
+ENGINE_FIXTURES = frozenset(
+    {
+        "registry",
+        "build_settings",
+        "celery_worker_thread",
+        "podman_settings",
+        "podman_runtime",
+        "live_server",
+        "page",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.engine)
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., User]:
     def make(username: str, **extra: Any) -> User:
