@@ -4,7 +4,7 @@ of this test run. Builds on the registry and builder fixtures of ``tests.build_f
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,13 +32,24 @@ def build_test_image(base: str, name: str, files: dict[str, str]) -> str:
     builder, push it to the configured registry, and return it pinned by digest. They go
     under ``berth/base/`` beside the base images: like those, they are the operator's, not
     a repository's, so every test user may run them (artifacts.image_access)."""
-    image = f"{configured_registry().address}/berth/base/test-{name}:1"
-    with tempfile.TemporaryDirectory(prefix=f"berth-{name}-") as scratch:
-        context = Path(scratch) / "context"
+
+    def prepare(context: Path) -> None:
         for path, text in files.items():
             (context / path).parent.mkdir(parents=True, exist_ok=True)
             (context / path).write_text(text)
         (context / "Dockerfile").write_text(HTTP_DOCKERFILE.format(base=base))
+
+    return build_context_image(name, prepare)
+
+
+def build_context_image(name: str, prepare: Callable[[Path], None]) -> str:
+    """Build the context that ``prepare`` writes (Dockerfile included) through the
+    project's builder as ``berth/base/test-<name>``, push it, return it pinned by digest."""
+    image = f"{configured_registry().address}/berth/base/test-{name}:1"
+    with tempfile.TemporaryDirectory(prefix=f"berth-{name}-") as scratch:
+        context = Path(scratch) / "context"
+        context.mkdir()
+        prepare(context)
         work = Path(scratch) / "work"
         work.mkdir()
         job = BuildJob(f"test-{name}", context, context / "Dockerfile", image, work)

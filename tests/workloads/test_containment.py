@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,17 +22,15 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from artifacts.builders import configured_builder
-from artifacts.builders.base import BuildJob
-from artifacts.registry import configured_registry
 from tests.conftest import ARTIFACTS, ApiClient, artifact_body, primary_container
+from tests.workload_fixtures import build_context_image
+from tests.workloads.test_podman_runtime import new_workload_id, web
 from tests.workloads.test_workload_lifecycle import WORKLOADS, http_artifact, settled
 from workloads.models import Workload
-from workloads.runtimes.base import ContainerPlan, ProbePlan, ProtonPlan, Resources, StartRefused
+from workloads.runtimes.base import ContainerPlan, ProtonPlan, Resources, StartRefused
 from workloads.runtimes.podman import PodmanRuntime, network_name, run_user
 from workloads.runtimes.podman import container_name as podman_container_name
 
-READY = ProbePlan(path="/ready", port=8080, period_seconds=1, failure_threshold=10)
 # The same server as the shared test images, but from scratch (the shared base image says
 # USER 1000:1000) and without a USER: the image runs as root unless Berth refuses it.
 ROOT_DOCKERFILE = """FROM scratch
@@ -63,11 +60,10 @@ PODMAN_DEFAULT_CAPABILITIES = {
 
 
 def build_image(name: str, dockerfile: str) -> str:
-    """Like tests.workload_fixtures.build_test_image, with a Dockerfile of this module and
-    a root file system of busybox (as the base image has) in the context."""
-    image = f"{configured_registry().address}/berth/base/test-{name}:1"
-    with tempfile.TemporaryDirectory(prefix=f"berth-{name}-") as scratch:
-        context = Path(scratch) / "context"
+    """A test image from a Dockerfile of this module, with a root file system of busybox
+    (as the base image has) in the context."""
+
+    def prepare(context: Path) -> None:
         rootfs = context / "rootfs"
         (rootfs / "www").mkdir(parents=True)
         (rootfs / "www" / "ready").write_text("ok\n")
@@ -75,36 +71,14 @@ def build_image(name: str, dockerfile: str) -> str:
         shutil.copy("/bin/busybox", rootfs / "bin" / "busybox")
         (rootfs / "bin" / "sh").symlink_to("busybox")
         (context / "Dockerfile").write_text(dockerfile)
-        work = Path(scratch) / "work"
-        work.mkdir()
-        job = BuildJob(f"test-{name}", context, context / "Dockerfile", image, work)
-        builder = configured_builder()
-        builder.build(job, lambda _line: None, lambda: False)
-        return builder.push(job, lambda _line: None, lambda: False)
+
+    return build_context_image(name, prepare)
 
 
 @pytest.fixture(scope="session")
 def root_image(build_settings: str) -> str:
     """busybox httpd on 8080 whose image sets no user: it would run as root."""
     return build_image("root", ROOT_DOCKERFILE)
-
-
-def new_workload_id(cleanup: set[str]) -> str:
-    workload_id = f"c{uuid.uuid4().hex[:12]}"
-    cleanup.add(workload_id)
-    return workload_id
-
-
-def web(image: str, **overrides: Any) -> ContainerPlan:
-    fields: dict[str, Any] = {
-        "name": "web",
-        "image": image,
-        "primary": True,
-        "port": 8080,
-        "readiness": READY,
-    }
-    fields.update(overrides)
-    return ContainerPlan(**fields)
 
 
 def sidecar(image: str, **overrides: Any) -> ContainerPlan:
