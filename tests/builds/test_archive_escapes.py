@@ -314,11 +314,52 @@ def test_the_upload_of_the_issues_zip_answers_422_naming_the_entry(api: ApiClien
     assert SourceArchive.objects.count() == 0
 
 
-# One real build of the issue's archive, stored without the upload check (as if the check
-# had a hole), must fail naming the entry and leave the canary its links aim at unwritten.
+def store_unchecked(api: ApiClient, artifact_id: str, name: str, data: bytes) -> None:
+    """What source_upload stores, minus its inspection (as if the check had a hole), as the
+    draft's build source."""
+    artifact = Artifact.objects.get(pk=artifact_id)
+    source = SourceArchive.objects.create(
+        artifact=artifact,
+        container_name="web",
+        file=ContentFile(data, name=name),
+        filename=name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        file_count=4,
+        unpacked_size=64,
+        uploaded_by=api.user,
+    )
+    _, config = build_container(artifact.spec, "web")
+    config["codeRef"] = source.id
+    artifact.save(update_fields=["spec", "updated_at"])
+
+
+def real_build(api: ApiClient, artifact_id: str) -> dict[str, Any]:
+    """Start a build of the draft through the API and wait for its end."""
+    response = api.post(f"{ARTIFACTS}/{artifact_id}/builds")
+    assert response.status_code == 202, response.content
+    (build_id,) = response.json()["buildIds"]
+
+    def ended() -> dict[str, Any] | None:
+        build = api.get(f"{ARTIFACTS}/{artifact_id}/builds/{build_id}").json()
+        return build if build["status"] in ("COMPLETED", "FAILED", "CANCELLED") else None
+
+    build: dict[str, Any] = wait_for(ended, timeout=60)
+    return build
+
+
+def top_level() -> set[str]:
+    """The names at the file system's root, where the relative escapes aim from a build's
+    context (``<tempdir>/berth-build-…/context``, three levels down)."""
+    return set(os.listdir("/"))
+
+
+# One real build of the issue's archive must fail naming the entry and leave the canary its
+# links aim at (this test's folder) unwritten; then a real build of every known escape, on
+# every format, must fail naming its entry and change nothing outside. One worker for all.
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("celery_worker_thread")
-def test_a_real_build_of_an_escaping_archive_fails_and_writes_nothing_outside(
+def test_real_builds_of_escaping_archives_fail_and_write_nothing_outside(
     api: ApiClient, build_settings: str, tmp_path: Path
 ) -> None:
     created = built_from_source(api)
@@ -335,36 +376,32 @@ def test_a_real_build_of_an_escaping_archive_fails_and_writes_nothing_outside(
             file("a/b/l1/l2/canary", b"written outside"),
         ]
     )
-    artifact = Artifact.objects.get(pk=created["id"])
-    # What source_upload stores, minus its inspection.
-    source = SourceArchive.objects.create(
-        artifact=artifact,
-        container_name="web",
-        file=ContentFile(data, name="source.zip"),
-        filename="source.zip",
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        file_count=4,
-        unpacked_size=64,
-        uploaded_by=api.user,
-    )
-    _, config = build_container(artifact.spec, "web")
-    config["codeRef"] = source.id
-    artifact.save(update_fields=["spec", "updated_at"])
+    store_unchecked(api, created["id"], "source.zip", data)
     before = snapshot(tmp_path)
 
-    response = api.post(f"{ARTIFACTS}/{created['id']}/builds")
-    assert response.status_code == 202, response.content
-    (build_id,) = response.json()["buildIds"]
-
-    def ended() -> dict[str, Any] | None:
-        build = api.get(f"{ARTIFACTS}/{created['id']}/builds/{build_id}").json()
-        return build if build["status"] in ("COMPLETED", "FAILED", "CANCELLED") else None
-
-    build = wait_for(ended, timeout=60)
+    build = real_build(api, created["id"])
     assert build["status"] == "FAILED"
     assert "'a/b/l1/l2'" in build["message"], build["message"]
     assert not (tmp_path / "canary").exists()
     assert snapshot(tmp_path) == before
-    leftovers = list(Path(tempfile.gettempdir()).glob(f"berth-build-{build_id}-*"))
+    leftovers = list(Path(tempfile.gettempdir()).glob(f"berth-build-{build['id']}-*"))
     assert leftovers == []  # its folder is gone too, and with it everything it unpacked
+
+    sandbox, _model, _physical = layout(tmp_path)
+    before, root_before = snapshot(sandbox), top_level()
+    wrong = []
+    for param in CASES:
+        escape, fmt = param.values
+        archive = write_archive(tmp_path / f"{escape.id}-source", escape.items(sandbox), fmt)
+        store_unchecked(api, created["id"], archive.name, archive.read_bytes())
+        build = real_build(api, created["id"])
+        named = escape.entry.replace("{sandbox}", str(sandbox))
+        message = build["message"]
+        # Zip folder names are quoted as the archive spells them, with a trailing "/".
+        if build["status"] != "FAILED" or not any(
+            repr(name) in message for name in (named, named + "/")
+        ):
+            wrong.append((param.id, build["status"], build["message"]))
+    assert wrong == []
+    assert snapshot(sandbox) == before
+    assert top_level() == root_before
