@@ -213,7 +213,7 @@ def require_pullable(*, actor: Actor, reference: str, resolve: Resolver = _syste
     if is_berth_registry(parsed, resolve):
         _require_readable_on_berth(actor, reference, parsed)
         return
-    if parsed.domain in settings.BERTH_BUILD_TRUSTED_REGISTRIES:
+    if parsed.domain in settings.BERTH_TRUSTED_PRIVATE_REGISTRIES:
         return
     if is_host_local(parsed.host, resolve):
         raise Forbidden(

@@ -228,11 +228,13 @@ BERTH_BUILD_MEMORY_LIMIT_MIB = int(os.environ.get("BERTH_BUILD_MEMORY_LIMIT_MIB"
 # RUN steps run in a user namespace: their uids 0-65535 are host uids from this one on, so
 # a RUN step's root is an unprivileged host user (no entry in /etc/subuid is needed).
 BERTH_BUILD_HOST_UID_BASE = int(os.environ.get("BERTH_BUILD_HOST_UID_BASE", "100000"))
-# Registries on private addresses that FROM may name anyway (say, a company mirror), as
-# host[:port], comma separated; any other registry on a private address is refused.
-BERTH_BUILD_TRUSTED_REGISTRIES = [
+# Registries on private addresses that builds (FROM, COPY --from) and workloads (imageUri)
+# may name anyway (say, a company mirror), as host[:port], comma separated; any other
+# registry on a private address is refused (artifacts/image_access.py), since Berth would
+# pull from it with the host's network.
+BERTH_TRUSTED_PRIVATE_REGISTRIES = [
     host.strip().lower()
-    for host in os.environ.get("BERTH_BUILD_TRUSTED_REGISTRIES", "").split(",")
+    for host in os.environ.get("BERTH_TRUSTED_PRIVATE_REGISTRIES", "").split(",")
     if host.strip()
 ]
 BERTH_SOURCE_MAX_BYTES = int(os.environ.get("BERTH_SOURCE_MAX_BYTES", str(100 * 2**20)))

@@ -25,7 +25,7 @@ DIGEST = "sha256:" + "a" * 64
 @pytest.fixture(autouse=True)
 def berth_registry(settings: Any) -> None:
     settings.BERTH_REGISTRY = REGISTRY
-    settings.BERTH_BUILD_TRUSTED_REGISTRIES = []
+    settings.BERTH_TRUSTED_PRIVATE_REGISTRIES = []
 
 
 def violations(text: str) -> list[tuple[int, str]]:
@@ -333,7 +333,7 @@ def test_an_offered_execution_environment_is_allowed_wherever_it_lives_in_the_re
 def test_a_trusted_private_registry_is_allowed(settings: Any, owner: User) -> None:
     with pytest.raises(Forbidden):
         require_pullable(actor=owner, reference="10.1.2.3:5000/mirror/python:3.12")
-    settings.BERTH_BUILD_TRUSTED_REGISTRIES = ["10.1.2.3:5000"]
+    settings.BERTH_TRUSTED_PRIVATE_REGISTRIES = ["10.1.2.3:5000"]
     require_pullable(actor=owner, reference="10.1.2.3:5000/mirror/python:3.12")
 
 

@@ -592,6 +592,31 @@ def test_an_image_of_a_repository_the_starter_cannot_read_is_refused_with_403(
 
 
 @pytest.mark.django_db
+def test_an_image_on_a_private_address_runs_only_from_a_trusted_registry(
+    api: ApiClient, settings: Any
+) -> None:
+    """The runtime pulls with the host's network: a "registry" on a private address may be
+    any internal service, so only the operator's trusted ones are pulled from."""
+    image = "10.1.2.3:5000/team/web:1.0"
+    artifact = locked_artifact(
+        api,
+        spec={
+            "containerGroups": [
+                {"name": "default", "containers": [primary_container(imageUri=image)]}
+            ]
+        },
+    )
+    refused = api.post(WORKLOADS, {"name": "internal", "artifactId": artifact["id"]})
+    assert refused.status_code == 403
+    assert "a registry on this host or a private network" in refused.json()["detail"]
+
+    settings.BERTH_TRUSTED_PRIVATE_REGISTRIES = ["10.1.2.3:5000"]
+    assert (
+        api.post(WORKLOADS, {"name": "internal", "artifactId": artifact["id"]}).status_code == 201
+    )
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("allocation", "field", "message"),
     [
