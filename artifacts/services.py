@@ -22,7 +22,7 @@ from artifacts.validators import lock_problems, locked_form, spec_normalized, va
 from console import audit
 from console.errors import Conflict, Invalid, NotFound, Problem
 from console.etags import require_fresh
-from console.ids import is_object_id, new_object_id
+from console.ids import is_object_id
 from console.permissions import Action, Actor, get_for_user, require, signed_in
 from console.services import missing_fields, reject_unknown_fields, unknown_fields
 from repositories.models import ArtifactRepository
@@ -52,11 +52,15 @@ def artifact_create(*, actor: Actor, data: Mapping[str, Any]) -> Artifact:
     with transaction.atomic():
         repository = None
         if repository_id is not None:
+            # Only an existing repository may be named: clients never choose new ids, so a
+            # deleted repository's id is never claimed again (with its audit trail), and an
+            # unknown id answers exactly like another team's (no existence oracle).
             repository = (
                 ArtifactRepository.objects.select_for_update().filter(pk=repository_id).first()
             )
-            if repository is not None:
-                require(actor, Action.EDIT, repository)
+            if repository is None:
+                raise NotFound()
+            require(actor, Action.EDIT, repository)
         default_type = repository.type if repository else ArtifactType.SERVICE
         sent_type = data.get("type")
         artifact_type: str = default_type if sent_type is None else sent_type
@@ -88,7 +92,6 @@ def artifact_create(*, actor: Actor, data: Mapping[str, Any]) -> Artifact:
         if repository is None:
             repository = repository_open(
                 actor=user,
-                repository_id=repository_id or new_object_id(),
                 name=cleaned["name"],
                 artifact_type=artifact_type,
             )

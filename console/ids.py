@@ -2,7 +2,9 @@
 
 The first four bytes are the creation time in seconds, so ids sort roughly by age and
 say when an object was made; the other eight are random, so ids are never guessable or
-sequential.
+sequential. Only the server issues them (no client chooses an id for a new object), and
+an id made now cannot equal one made in an earlier second, so an id that existed once,
+and the audit trail filed under it, never comes back as another object's.
 """
 
 from __future__ import annotations

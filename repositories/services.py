@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from artifacts.constants import ArtifactStatus
 from artifacts.usage import require_unused
@@ -29,24 +29,13 @@ REPOSITORY_PATCH_FIELDS = ("name", "description", "tags")
 AUDITED_FIELDS = ("name", "description", "type", "tags")
 
 
-def repository_open(
-    *, actor: User, repository_id: str, name: str, artifact_type: str
-) -> ArtifactRepository:
+def repository_open(*, actor: User, name: str, artifact_type: str) -> ArtifactRepository:
     """Create a repository for a new artifact; its creator becomes OWNER.
 
-    Called inside the artifact's transaction. Two callers racing for the same new id
-    cannot both win: the primary key decides, and the loser gets a conflict.
+    Called inside the artifact's transaction. The id is always new (``console.ids``: it
+    starts with the creation second), so no id that ever existed is issued again.
     """
-    try:
-        with transaction.atomic():
-            repository = ArtifactRepository.objects.create(
-                id=repository_id, name=name, type=artifact_type, creator=actor
-            )
-    except IntegrityError:
-        raise Conflict(
-            "A repository with this id was created at the same moment; try again.",
-            code="repository_id_taken",
-        ) from None
+    repository = ArtifactRepository.objects.create(name=name, type=artifact_type, creator=actor)
     grant_role(repository, actor, Role.OWNER)
     audit.record(
         actor=actor,

@@ -984,7 +984,8 @@ def test_type_defaults_to_service(api: ApiClient) -> None:
     assert artifact["type"] == "service"
 
 
-def test_valid_repository_id_opens_that_repository(api: ApiClient) -> None:
-    artifact = created(api, artifact_body(artifactRepositoryId=HEX_ID))
+def test_a_well_formed_repository_id_must_name_an_existing_repository(api: ApiClient) -> None:
+    response = api.post(ARTIFACTS, artifact_body(artifactRepositoryId=HEX_ID))
 
-    assert artifact["artifactRepositoryId"] == HEX_ID
+    assert response.status_code == 404, response.content
+    assert_nothing_created(api)

@@ -54,22 +54,64 @@ def test_artifact_without_repository_id_opens_a_new_repository_each_time(api: Ap
     assert api.get(REPOSITORIES).json()["totalCount"] == 2
 
 
-def test_a_new_repository_id_creates_the_repository_under_that_id(
-    api: ApiClient, owner: User
+def refusal(response: Any) -> tuple[int, Any]:
+    return response.status_code, response.json()
+
+
+def test_an_unknown_repository_id_is_refused_exactly_like_a_foreign_one(
+    api: ApiClient, stranger_api: ApiClient
 ) -> None:
-    response = api.post(ARTIFACTS, artifact_body(artifactRepositoryId=NEW_ID))
+    # Clients never choose repository ids: otherwise a free id (201) and another team's id
+    # (404) would tell a stranger which ids exist.
+    foreign = api.create_artifact()["artifactRepositoryId"]
+
+    unknown_answer = stranger_api.post(ARTIFACTS, artifact_body(artifactRepositoryId=NEW_ID))
+    foreign_answer = stranger_api.post(ARTIFACTS, artifact_body(artifactRepositoryId=foreign))
+
+    assert refusal(unknown_answer) == (404, {"detail": "Not found."})
+    assert refusal(unknown_answer) == refusal(foreign_answer)
+    assert not ArtifactRepository.objects.filter(pk=NEW_ID).exists()
+    assert stranger_api.get(ARTIFACTS).json()["totalCount"] == 0
+
+
+def test_a_deleted_repositorys_id_cannot_be_claimed_and_its_history_stays_hidden(
+    api: ApiClient, stranger_api: ApiClient
+) -> None:
+    secret = "s3cr3t-token-in-an-entrypoint"
+    created = api.create_artifact(description=f"uses {secret}")
+    repository_id = created["artifactRepositoryId"]
+    assert api.delete(f"{ARTIFACTS}/{created['id']}").status_code == 204
+    assert api.delete(f"{REPOSITORIES}/{repository_id}").status_code == 204
+
+    for claimant in (stranger_api, api):  # not even its former owner can bring it back
+        answer = claimant.post(ARTIFACTS, artifact_body(artifactRepositoryId=repository_id))
+        assert refusal(answer) == (404, {"detail": "Not found."})
+    assert not ArtifactRepository.objects.filter(pk=repository_id).exists()
+    for reader in (stranger_api, api):
+        events = reader.get(f"/api/v2/auditEvents?objectId={repository_id}").json()
+        assert events["totalCount"] == 0
+        assert secret not in str(reader.get("/api/v2/auditEvents").json())
+
+
+def test_a_new_repository_gets_a_fresh_server_chosen_id(api: ApiClient, owner: User) -> None:
+    deleted = api.create_artifact()
+    api.delete(f"{ARTIFACTS}/{deleted['id']}")
+    api.delete(f"{REPOSITORIES}/{deleted['artifactRepositoryId']}")
+
+    response = api.post(ARTIFACTS, artifact_body())
 
     assert response.status_code == 201, response.content
-    assert response.json()["artifactRepositoryId"] == NEW_ID
-    created = repository(api, NEW_ID)
-    assert created["id"] == NEW_ID
+    repository_id = response.json()["artifactRepositoryId"]
+    assert repository_id != deleted["artifactRepositoryId"]
+    created = repository(api, repository_id)
     assert created["name"] == "web-service"
     assert created["type"] == "service"
     assert created["creator"] == "olga"
     assert created["numArtifacts"] == 1
     assert created["lastVersionNumber"] == 0
     assert set(created["permissions"]) == {"CAN_VIEW", "CAN_UPDATE", "CAN_DELETE", "CAN_SHARE"}
-    assert "share_artifactrepository" in get_perms(owner, ArtifactRepository.objects.get(pk=NEW_ID))
+    held = ArtifactRepository.objects.get(pk=repository_id)
+    assert "share_artifactrepository" in get_perms(owner, held)
 
 
 def test_an_existing_own_repository_id_adds_the_artifact_to_it(api: ApiClient) -> None:
