@@ -306,10 +306,10 @@ def require_draft(artifact: Artifact) -> None:
 
 def _lock_in_place(actor: Actor, repository: ArtifactRepository, artifact: Artifact) -> None:
     """Assign the next version and lock. Both rows must already be held FOR UPDATE."""
-    artifact.spec = locked_form(artifact.spec)
     problems = lock_problems(artifact.spec, artifact_type=artifact.type)
     if problems:
         raise Invalid(problems)
+    artifact.spec = locked_form(artifact.spec)
     repository.last_version_number += 1
     repository.save(update_fields=["last_version_number", "updated_at"])
     artifact.status = ArtifactStatus.LOCKED

@@ -455,9 +455,15 @@ def locked_form(spec: Mapping[str, Any]) -> dict[str, Any]:
     return locked
 
 
-def lock_problems(spec: Any, *, artifact_type: str) -> list[Problem]:
-    """Why ``spec`` cannot be locked (empty when it can): missing images are reported
-    alone, as building them is the next step; then the rules of a locked spec."""
-    return image_problems_for_lock(spec) or spec_problems(
-        spec, artifact_type=artifact_type, status=ArtifactStatus.LOCKED
+def lock_problems(spec: Mapping[str, Any], *, artifact_type: str) -> list[Problem]:
+    """Why a draft's stored ``spec`` cannot be locked (empty when it can). The one answer
+    for the lock service and the console's dialog alike.
+
+    Judged on the spec as locking stores it (``locked_form``: a built container keeps only
+    its image). Missing images are reported alone, as building them is the next step; then
+    the rules of a locked spec.
+    """
+    locked = locked_form(spec)
+    return image_problems_for_lock(locked) or spec_problems(
+        locked, artifact_type=artifact_type, status=ArtifactStatus.LOCKED
     )

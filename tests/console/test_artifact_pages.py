@@ -17,6 +17,7 @@ from repositories.services import repository_share
 from tests.conftest import artifact_body, primary_container, sidecar_container
 
 HTMX = {"HX-Request": "true"}
+IMAGE = "127.0.0.1:5050/berth/base/python"
 
 
 def persona(username: str, **extra: Any) -> Any:
@@ -332,6 +333,29 @@ def test_a_draft_built_from_source_shows_its_build_and_why_it_cannot_be_locked(o
         assert "Lock as version" not in body
     assert refused.status_code == 422
     assert reload(artifact).status == "draft"
+
+
+def test_a_draft_whose_image_was_built_offers_lock_and_locks_like_the_api(owner: User) -> None:
+    web = primary_container(imageBuildConfig={"dockerfile": {"source": "provided"}})
+    del web["imageUri"]
+    artifact = artifact_create(
+        actor=owner, data=artifact_body(spec={"containerGroups": [{"containers": [web]}]})
+    )
+    # The spec as a completed build leaves it: the build config stays beside the pinned
+    # image (artifacts.builds writes it); only locking drops the config.
+    built = reload(artifact)
+    built.spec["containerGroups"][0]["containers"][0]["imageUri"] = f"{IMAGE}@sha256:{'a' * 64}"
+    built.save(update_fields=["spec"])
+    client = client_for(owner)
+
+    dialog = html(client.get(url("artifact-lock", artifact), headers=HTMX))
+    locked = client.post(url("artifact-lock", artifact), headers=HTMX)
+
+    assert "It cannot be locked yet" not in dialog
+    assert "Lock as version 1</button>" in dialog
+    assert locked.status_code == 200, html(locked)
+    assert (reload(artifact).status, reload(artifact).version) == ("locked", 1)
+    assert "imageBuildConfig" not in json.dumps(reload(artifact).spec)
 
 
 @pytest.mark.parametrize("persona", ["owner", "editor"])

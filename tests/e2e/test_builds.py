@@ -1,4 +1,5 @@
-"""The console shows a build's log growing while it runs, and the result when it ends."""
+"""The console shows a build's log growing while it runs, the result when it ends, and
+locks the built draft."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ pytestmark = [
 ]
 
 
-def test_the_log_grows_while_the_build_runs(
+def test_the_log_grows_while_the_build_runs_and_the_built_draft_locks(
     page: Page,
     live_server: Any,
     build_settings: str,
@@ -65,3 +66,11 @@ def test_the_log_grows_while_the_build_runs(
     assert len(log.inner_text()) > len(partway)  # the same page, grown without a reload
     expect(page.locator("#build-status")).to_have_text("Completed", timeout=30_000)
     expect(log).to_contain_text("Pushed ")
+
+    # The built draft locks through the console's dialog, as through the API.
+    page.goto(f"{live_server.url}/artifacts/{draft.id}/")
+    page.get_by_role("link", name="Lock", exact=True).click()
+    dialog = page.get_by_role("dialog", name=f"Lock “{draft.name}”")
+    expect(dialog).not_to_contain_text("It cannot be locked yet")
+    dialog.get_by_role("button", name="Lock as version 1").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Locked · version 1")
