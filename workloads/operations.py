@@ -136,8 +136,12 @@ def replacement_run(event_id: str) -> None:
         old = list(workload.protons.filter(role=ProtonRole.ACTIVE).exclude(pk=candidate.pk))
         workload.protons.filter(pk__in=[p.pk for p in old]).update(role=ProtonRole.RETIRED)
         Proton.objects.filter(pk=candidate.pk).update(role=ProtonRole.ACTIVE)
+        # What serves now is the workload's artifact and runtime; a replacement that
+        # failed or was cancelled never gets here, so the old settings stay.
+        workload.artifact_id = candidate.artifact_id
+        workload.runtime = candidate.runtime
         workload.status = WorkloadStatus.RUNNING
-        workload.save(update_fields=["status", "updated_at"])
+        workload.save(update_fields=["artifact", "runtime", "status", "updated_at"])
     # Requests already sent to the old replicas finish before they go away.
     time.sleep(settings.BERTH_DRAIN_SECONDS)
     for proton in old:

@@ -123,6 +123,9 @@ def test_run_invoke_promote_then_replace_without_dropping_a_request(
 
     assert failures == []
     assert served > 10
+    # The settings that replaced are the workload's settings now, in the API and console.
+    kept = api.get(f"{WORKLOADS}/{workload_id}/settings").json()["runtime"]
+    assert kept["containerGroups"][0]["replicaCount"] == 2
     history = api.get(f"{WORKLOADS}/{workload_id}/history").json()["data"]
     assert (history[0]["kind"], history[0]["status"]) == ("replacement", "completed")
     protons = api.get(f"{WORKLOADS}/{workload_id}/protons").json()["data"]
