@@ -107,10 +107,18 @@ def build_settings(
 @pytest.fixture
 def celery_worker_thread(transactional_db: Any, build_settings: str) -> Iterator[None]:
     """A real Celery worker (solo pool, in a thread) consuming the real broker."""
+    from celery.contrib.testing.tasks import ping
     from celery.contrib.testing.worker import start_worker
+    from celery.worker import state
 
     with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
         yield
+        # The worker's loop checks for shutdown and then polls the broker once more, and
+        # each poll waits up to 2 s for a message: mark it stopping and send two no-op
+        # tasks, one for each poll, so it stops at once (4 s to a few ms per test).
+        state.should_terminate = 0
+        ping.delay()
+        ping.delay()
 
 
 def source_archive(files: dict[str, str], name: str = "source.tar.gz") -> Any:
