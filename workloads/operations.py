@@ -55,6 +55,8 @@ def proton_provision(proton_id: str) -> bool:
     try:
         runtime.start(plan)
         result = runtime.wait_ready(plan, should_stop=lambda: _abandoned(proton_id))
+        if result.ready and proton.role == ProtonRole.ACTIVE:
+            runtime.serve(proton.workload_id, proton.id)  # a first start: traffic to it
     except StartRefused as refused:  # a rule of the engine, not a failure: say which
         logger.info("proton %s refused: %s", proton_id, refused)
         result = ReadyResult(ready=False, replicas=(), reason=str(refused))
@@ -130,6 +132,13 @@ def replacement_run(event_id: str) -> None:
         _end_event(
             event, EventStatus.ERRORED, candidate.message or "The replacement did not start."
         )
+        return
+    try:
+        configured_runtime().serve(event.workload_id, candidate.id)
+    except Exception as error:  # traffic could not move: the old proton keeps serving
+        logger.exception("replacement %s could not switch traffic", event_id)
+        proton_stop(candidate.id)
+        _end_event(event, EventStatus.ERRORED, f"Traffic could not move to it: {error}")
         return
     with transaction.atomic():
         workload = Workload.objects.select_for_update().get(pk=event.workload_id)

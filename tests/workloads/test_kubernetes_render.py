@@ -1,7 +1,9 @@
 """The Kubernetes engine's rendering: plans in, cluster objects out, no cluster needed.
 
-The methods that talk to a cluster are not tested here (there is none on these machines);
-only what they do without one: refuse with a clear error.
+Every step of a proton's life is rendered (first start, a replacement's candidate, the
+traffic switch, the scale-down) and every manifest passes the Kubernetes JSON schemas in
+strict mode. The methods that talk to a cluster are not tested here (there is none on
+these machines); only what they do without one: refuse with a clear error.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -24,11 +27,20 @@ from workloads.runtimes.base import (
     ProtonPlan,
     Resources,
 )
-from workloads.runtimes.kubernetes import KubernetesRuntime, render, resource_name
+from workloads.runtimes.kubernetes import KubernetesRuntime
+from workloads.runtimes.kubernetes_manifests import (
+    render,
+    render_scale_down,
+    render_traffic,
+    resource_name,
+    workload_resource_name,
+)
 
 WORKLOAD_ID = "65f0a1b2c3d4e5f6a7b8c9d0"
 PROTON_ID = "65f0a1b3aabbccddeeff0011"
+CANDIDATE_ID = "65f0b2c4aabbccddeeff0022"
 NAME = f"berth-{WORKLOAD_ID}-{PROTON_ID}"
+WORKLOAD_NAME = f"berth-{WORKLOAD_ID}"
 NAMESPACE = "berth-test"
 LABELS = {
     "app.kubernetes.io/managed-by": "berth",
@@ -41,6 +53,7 @@ METADATA = {
     "labels": LABELS,
     "annotations": {"berth.workload": WORKLOAD_ID, "berth.proton": PROTON_ID},
 }
+WORKLOAD_LABELS = {"app.kubernetes.io/managed-by": "berth", "berth.workload": WORKLOAD_ID}
 POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 SECURITY_CONTEXT = {
     "allowPrivilegeEscalation": False,
@@ -110,8 +123,8 @@ def secret_ref(key: str) -> dict[str, Any]:
     return {"secretKeyRef": {"name": NAME, "key": key}}
 
 
-def test_two_containers_render_exactly_a_policy_a_secret_a_deployment_and_a_service() -> None:
-    policy, secret, deployment, service = render(plan(), NAMESPACE)
+def test_two_containers_render_exactly_a_policy_a_secret_and_a_deployment() -> None:
+    policy, secret, deployment = render(plan(), NAMESPACE)
 
     assert policy == {
         "apiVersion": "networking.k8s.io/v1",
@@ -230,16 +243,6 @@ def test_two_containers_render_exactly_a_policy_a_secret_a_deployment_and_a_serv
             },
         },
     }
-    assert service == {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": METADATA,
-        "spec": {
-            "type": "ClusterIP",
-            "selector": LABELS,
-            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}],
-        },
-    }
 
 
 def test_only_the_primary_declares_a_port_and_every_container_is_locked_down() -> None:
@@ -254,17 +257,14 @@ def test_only_the_primary_declares_a_port_and_every_container_is_locked_down() -
 
 
 def test_labels_and_selectors_agree_on_every_object() -> None:
-    manifests = render(autoscaled(("cpuAverageUtilization", 70)), NAMESPACE, "apps.example.com")
+    manifests = render(autoscaled(("cpuAverageUtilization", 70)), NAMESPACE)
     deployment = by_kind(manifests)["Deployment"]
-    service = by_kind(manifests)["Service"]
 
     assert [m["kind"] for m in manifests] == [
         "NetworkPolicy",
         "Secret",
         "Deployment",
-        "Service",
         "HorizontalPodAutoscaler",
-        "Ingress",
     ]
     for manifest in manifests:
         assert manifest["metadata"]["labels"] == LABELS
@@ -272,12 +272,11 @@ def test_labels_and_selectors_agree_on_every_object() -> None:
         assert manifest["metadata"]["namespace"] == NAMESPACE
     assert deployment["spec"]["selector"]["matchLabels"] == LABELS
     assert deployment["spec"]["template"]["metadata"]["labels"] == LABELS
-    assert service["spec"]["selector"] == LABELS
     assert by_kind(manifests)["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"] == LABELS
 
 
 def test_objects_share_no_dicts_so_changing_one_leaves_the_others_alone(settings: Any) -> None:
-    policy, _secret, deployment, service = render(plan(), NAMESPACE)
+    policy, secret, deployment = render(plan(), NAMESPACE)
 
     # Not even with the settings: the peers are copied into each policy.
     policy["spec"]["ingress"][0]["from"][1]["namespaceSelector"]["matchLabels"]["x"] = "y"
@@ -285,15 +284,15 @@ def test_objects_share_no_dicts_so_changing_one_leaves_the_others_alone(settings
     deployment["metadata"]["labels"]["extra"] = "x"
     deployment["spec"]["selector"]["matchLabels"]["extra"] = "x"
 
-    assert service["metadata"]["labels"] == LABELS
-    assert service["spec"]["selector"] == LABELS
+    assert secret["metadata"]["labels"] == LABELS
+    assert policy["spec"]["podSelector"]["matchLabels"] == LABELS
     assert deployment["spec"]["template"]["metadata"]["labels"] == LABELS
 
 
 def test_no_entrypoint_env_or_probes_leaves_those_fields_out() -> None:
     bare = ContainerPlan(name="web", image="example.com/web:1", primary=True, port=8080)
     manifests = render(plan(containers=(bare,)), NAMESPACE)
-    assert [m["kind"] for m in manifests] == ["NetworkPolicy", "Deployment", "Service"]
+    assert [m["kind"] for m in manifests] == ["NetworkPolicy", "Deployment"]
     deployment = by_kind(manifests)["Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
 
@@ -393,7 +392,7 @@ def test_the_ingress_peers_come_from_the_settings_and_the_workloads_own_pods_sta
 def engine_render(proton: ProtonPlan) -> list[dict[str, Any]]:
     """Render as the engine does: its own settings, read when it is made."""
     runtime = KubernetesRuntime()
-    return render(proton, runtime.namespace, runtime.ingress_host, runtime.ingress_from)
+    return render(proton, runtime.namespace, runtime.ingress_from)
 
 
 def test_environment_values_are_only_in_the_secret() -> None:
@@ -476,27 +475,118 @@ def test_without_autoscaling_there_is_no_autoscaler() -> None:
         "NetworkPolicy",
         "Secret",
         "Deployment",
-        "Service",
     ]
 
 
-def test_an_ingress_host_adds_an_ingress_to_the_service() -> None:
-    manifests = by_kind(render(plan(), NAMESPACE, "apps.example.com"))
+# The rolling replacement ------------------------------------------------------------------
 
-    assert manifests["Ingress"] == {
+
+def matches(label_selector: dict[str, str], labels: dict[str, str]) -> bool:
+    """Whether Kubernetes would select an object with ``labels`` by ``label_selector``."""
+    return all(labels.get(key) == value for key, value in label_selector.items())
+
+
+def pod_labels(manifests: list[dict[str, Any]]) -> dict[str, str]:
+    labels: dict[str, str] = by_kind(manifests)["Deployment"]["spec"]["template"]["metadata"][
+        "labels"
+    ]
+    return labels
+
+
+def test_a_candidate_is_a_second_deployment_beside_the_active_one() -> None:
+    active = render(plan(), NAMESPACE)
+    candidate = render(plan(proton_id=CANDIDATE_ID, replicas=1), NAMESPACE)
+
+    # Only per-proton objects: the workload's Service is not the candidate's to change.
+    assert [m["kind"] for m in candidate] == ["NetworkPolicy", "Secret", "Deployment"]
+    assert {m["metadata"]["name"] for m in candidate} == {resource_name(WORKLOAD_ID, CANDIDATE_ID)}
+    assert {m["metadata"]["name"] for m in candidate}.isdisjoint(
+        m["metadata"]["name"] for m in active
+    )
+    # Neither Deployment (nor policy) claims the other's pods, or one would scale, replace
+    # or open the other's replicas.
+    for own, other in ((active, candidate), (candidate, active)):
+        deployment_selector = by_kind(own)["Deployment"]["spec"]["selector"]["matchLabels"]
+        policy_selector = by_kind(own)["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
+        assert matches(deployment_selector, pod_labels(own))
+        assert not matches(deployment_selector, pod_labels(other))
+        assert not matches(policy_selector, pod_labels(other))
+
+
+def test_the_workload_has_one_service_whose_selector_names_the_serving_proton() -> None:
+    (service,) = render_traffic(WORKLOAD_ID, PROTON_ID, NAMESPACE)
+
+    assert service == {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": WORKLOAD_NAME,
+            "namespace": NAMESPACE,
+            "labels": WORKLOAD_LABELS,
+            "annotations": {"berth.workload": WORKLOAD_ID, "berth.serving": PROTON_ID},
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "selector": LABELS,
+            # By name: every proton's primary declares its port as "http", so a candidate
+            # with another port number is reached through the same Service.
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def test_switching_traffic_reapplies_the_same_service_with_the_candidates_selector() -> None:
+    (before,) = render_traffic(WORKLOAD_ID, PROTON_ID, NAMESPACE)
+    (after,) = render_traffic(WORKLOAD_ID, CANDIDATE_ID, NAMESPACE)
+    active_pods = pod_labels(render(plan(), NAMESPACE))
+    candidate_pods = pod_labels(render(plan(proton_id=CANDIDATE_ID), NAMESPACE))
+
+    # The same object (an apply replaces it in place), not a second Service.
+    assert after["kind"] == before["kind"] == "Service"
+    assert after["metadata"]["name"] == before["metadata"]["name"] == WORKLOAD_NAME
+    assert after["spec"]["ports"] == before["spec"]["ports"]
+    assert after["metadata"]["labels"] == before["metadata"]["labels"]
+    assert after["metadata"]["annotations"]["berth.serving"] == CANDIDATE_ID
+    assert matches(before["spec"]["selector"], active_pods)
+    assert not matches(before["spec"]["selector"], candidate_pods)
+    assert matches(after["spec"]["selector"], candidate_pods)
+    assert not matches(after["spec"]["selector"], active_pods)
+
+
+def test_stopping_one_proton_leaves_the_workloads_service_and_ingress_alone() -> None:
+    # stop(workload, proton) deletes by the proton's labels; the workload's traffic objects
+    # must not carry them, or stopping the old proton would take the new one's Service.
+    proton_labels = render(plan(), NAMESPACE)[0]["metadata"]["labels"]
+    for manifest in render_traffic(WORKLOAD_ID, PROTON_ID, NAMESPACE, "apps.example.com"):
+        assert not matches(proton_labels, manifest["metadata"]["labels"])
+        assert matches(WORKLOAD_LABELS, manifest["metadata"]["labels"])
+
+
+def test_an_ingress_host_adds_one_ingress_per_workload_that_the_switch_leaves_unchanged() -> None:
+    service, ingress = render_traffic(WORKLOAD_ID, PROTON_ID, NAMESPACE, "apps.example.com")
+    _service, switched = render_traffic(WORKLOAD_ID, CANDIDATE_ID, NAMESPACE, "apps.example.com")
+
+    assert ingress == {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": METADATA,
+        "metadata": {
+            "name": WORKLOAD_NAME,
+            "namespace": NAMESPACE,
+            "labels": WORKLOAD_LABELS,
+            "annotations": {"berth.workload": WORKLOAD_ID},
+        },
         "spec": {
             "rules": [
                 {
-                    "host": f"{NAME}.apps.example.com",
+                    "host": f"{WORKLOAD_NAME}.apps.example.com",
                     "http": {
                         "paths": [
                             {
                                 "path": "/",
                                 "pathType": "Prefix",
-                                "backend": {"service": {"name": NAME, "port": {"name": "http"}}},
+                                "backend": {
+                                    "service": {"name": WORKLOAD_NAME, "port": {"name": "http"}}
+                                },
                             }
                         ]
                     },
@@ -504,6 +594,168 @@ def test_an_ingress_host_adds_an_ingress_to_the_service() -> None:
             ]
         },
     }
+    # Traffic moves with the Service alone: the Ingress is the same before and after.
+    assert switched == ingress
+    assert service["metadata"]["name"] == WORKLOAD_NAME
+
+
+@pytest.mark.parametrize("serving", [PROTON_ID, CANDIDATE_ID])
+def test_the_ingress_sources_may_reach_whichever_proton_serves(serving: str) -> None:
+    (service,) = render_traffic(WORKLOAD_ID, serving, NAMESPACE)
+    protons = [render(plan(proton_id=p), NAMESPACE) for p in (PROTON_ID, CANDIDATE_ID)]
+    (served,) = [m for m in protons if matches(service["spec"]["selector"], pod_labels(m))]
+    policies = [
+        m
+        for manifests in protons
+        for m in manifests
+        if m["kind"] == "NetworkPolicy"
+        and matches(m["spec"]["podSelector"]["matchLabels"], pod_labels(served))
+    ]
+
+    assert policies
+    for policy in policies:
+        (rule,) = policy["spec"]["ingress"]
+        for peer in INGRESS_FROM:
+            assert peer in rule["from"]
+
+
+def test_the_old_deployment_is_scaled_to_zero_through_its_scale() -> None:
+    assert render_scale_down(WORKLOAD_ID, PROTON_ID, NAMESPACE) == {
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {"name": NAME, "namespace": NAMESPACE},
+        "spec": {"replicas": 0},
+    }
+
+
+@pytest.mark.parametrize("workload_id", ["w" * 100, "Workload_With.Odd-Chars", "a" * 63, "7" * 30])
+def test_ids_that_do_not_fit_give_valid_traffic_object_names_and_labels(workload_id: str) -> None:
+    manifests = render_traffic(workload_id, "PROTON/42", NAMESPACE, "apps.example.com")
+
+    for manifest in manifests:
+        metadata = manifest["metadata"]
+        assert metadata["name"] == workload_resource_name(workload_id)
+        assert DNS_1035_LABEL.fullmatch(metadata["name"]), metadata["name"]
+        for value in [*metadata["labels"].values(), *manifest["spec"].get("selector", {}).values()]:
+            assert LABEL_VALUE.fullmatch(value), value
+        assert metadata["annotations"]["berth.workload"] == workload_id
+    assert workload_resource_name(workload_id) != resource_name(workload_id, "PROTON/42")
+
+
+# Strict schema validation ---------------------------------------------------------------
+
+# The Kubernetes release whose OpenAPI schemas (as shipped by kubernetes-validate) every
+# manifest must pass: the oldest minor release the upstream project still supported when
+# the pin was chosen, and the newest kubernetes-validate ships.
+SCHEMA_VERSIONS = ("1.35", "1.37")
+ALL_KINDS = {
+    "NetworkPolicy",
+    "Secret",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "Service",
+    "Ingress",
+    "Scale",
+}
+BARE = ContainerPlan(name="web", image="example.com/web:1", primary=True, port=8080)
+
+
+def replacement_steps(
+    active: ProtonPlan, candidate: ProtonPlan, ingress_host: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Every manifest the engine applies, step by step, for one rolling replacement."""
+    workload_id = active.workload_id
+    return {
+        "first start": render(active, NAMESPACE),
+        "serve the first proton": render_traffic(
+            workload_id, active.proton_id, NAMESPACE, ingress_host
+        ),
+        "candidate start": render(candidate, NAMESPACE),
+        "switch": render_traffic(workload_id, candidate.proton_id, NAMESPACE, ingress_host),
+        "scale down": [render_scale_down(workload_id, active.proton_id, NAMESPACE)],
+        "switch back": render_traffic(workload_id, active.proton_id, NAMESPACE, ingress_host),
+    }
+
+
+VARIANTS = {
+    "env secrets, fixed replicas, no ingress": (plan(), ""),
+    "no env, fixed replicas, ingress": (plan(containers=(BARE,), replicas=1), "apps.example.com"),
+    "cpu and concurrency autoscaling, ingress": (
+        autoscaled(("cpuAverageUtilization", 70), ("httpRequestsConcurrency", 2.5)),
+        "apps.example.com",
+    ),
+    "nim gpu metrics and a gpu": (
+        dataclasses.replace(
+            autoscaled(("gpuCacheUtilization", 0.75), ("gpuRequestQueueDepth", 4)),
+            artifact_type="nim",
+            containers=(
+                dataclasses.replace(PRIMARY, resources=Resources(cpu=4, memory="16Gi", gpu=2)),
+            ),
+        ),
+        "",
+    ),
+}
+
+
+def strict_violations(manifest: dict[str, Any], version: str) -> list[str]:
+    try:
+        kubernetes_validate.validate(manifest, version, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        where = ".".join(str(part) for part in error.path)
+        return [f"{manifest['kind']} {where}: {error.message}"]
+    return []
+
+
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_manifest_of_every_step_passes_strict_schema_validation(
+    variant: str, version: str
+) -> None:
+    active, ingress_host = VARIANTS[variant]
+    candidate = dataclasses.replace(active, proton_id=CANDIDATE_ID)
+    steps = replacement_steps(active, candidate, ingress_host)
+
+    violations = [
+        f"{step}: {violation}"
+        for step, manifests in steps.items()
+        for manifest in manifests
+        for violation in strict_violations(manifest, version)
+    ]
+
+    assert violations == []
+
+
+def test_the_steps_validated_cover_every_kind_the_engine_applies() -> None:
+    rendered = {
+        manifest["kind"]
+        for active, ingress_host in VARIANTS.values()
+        for manifests in replacement_steps(
+            active, dataclasses.replace(active, proton_id=CANDIDATE_ID), ingress_host
+        ).values()
+        for manifest in manifests
+    }
+
+    assert rendered == ALL_KINDS
+
+
+@pytest.mark.parametrize(
+    ("break_it", "message"),
+    [
+        (lambda d: d["spec"].update(replica=2), "Additional properties"),
+        (lambda d: d["spec"]["template"]["spec"]["containers"][0].update(port=8080), "port"),
+        (lambda d: d["spec"].update(replicas="three"), "three"),
+        (lambda d: d["spec"].pop("selector"), "selector"),
+    ],
+    ids=["misspelled field", "unknown container field", "wrong type", "missing field"],
+)
+def test_strict_validation_catches_what_a_cluster_would_refuse(
+    break_it: Callable[[dict[str, Any]], object], message: str
+) -> None:
+    deployment = by_kind(render(plan(), NAMESPACE))["Deployment"]
+    break_it(deployment)
+
+    (violation,) = strict_violations(deployment, SCHEMA_VERSIONS[-1])
+    assert message in violation
 
 
 def test_object_ids_name_the_objects_in_full() -> None:
@@ -564,19 +816,23 @@ def test_long_ids_differing_only_at_the_end_still_get_different_names() -> None:
     [plan, lambda: autoscaled(("cpuAverageUtilization", 60), ("gpuRequestQueueDepth", 3))],
 )
 def test_rendering_is_deterministic(make: Callable[[], ProtonPlan]) -> None:
-    first = render(make(), NAMESPACE, "apps.example.com")
-    second = render(make(), NAMESPACE, "apps.example.com")
+    first = [*render(make(), NAMESPACE), *render_traffic(WORKLOAD_ID, PROTON_ID, NAMESPACE, "x")]
+    second = [*render(make(), NAMESPACE), *render_traffic(WORKLOAD_ID, PROTON_ID, NAMESPACE, "x")]
 
     assert first == second
     assert json.dumps(first) == json.dumps(second)
 
 
 def test_every_object_survives_json_and_yaml_unchanged() -> None:
-    manifests = render(
-        autoscaled(("cpuAverageUtilization", 60), ("httpRequestsConcurrency", 1.5)),
-        NAMESPACE,
-        "apps.example.com",
-    )
+    manifests = [
+        manifest
+        for steps in replacement_steps(
+            autoscaled(("cpuAverageUtilization", 60), ("httpRequestsConcurrency", 1.5)),
+            dataclasses.replace(autoscaled(("cpuAverageUtilization", 60)), proton_id=CANDIDATE_ID),
+            "apps.example.com",
+        ).values()
+        for manifest in steps
+    ]
 
     assert json.loads(json.dumps(manifests)) == manifests
     dumped = yaml.safe_dump_all(manifests, sort_keys=False)
@@ -592,10 +848,12 @@ def test_every_object_survives_json_and_yaml_unchanged() -> None:
         lambda runtime: runtime.start(plan()),
         lambda runtime: runtime.wait_ready(plan(), lambda: False),
         lambda runtime: runtime.replicas(WORKLOAD_ID, PROTON_ID),
+        lambda runtime: runtime.serve(WORKLOAD_ID, CANDIDATE_ID),
         lambda runtime: runtime.stop(WORKLOAD_ID),
+        lambda runtime: runtime.stop(WORKLOAD_ID, PROTON_ID),
         lambda runtime: runtime.running(),
     ],
-    ids=["start", "wait_ready", "replicas", "stop", "running"],
+    ids=["start", "wait_ready", "replicas", "serve", "stop", "stop proton", "running"],
 )
 def test_without_a_client_or_a_cluster_every_call_says_what_to_configure(
     call: Callable[[KubernetesRuntime], object], settings: Any, tmp_path: Path

@@ -101,6 +101,12 @@ class Runtime(Protocol):
         (initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold) until all
         are ready, one exhausts its failures, a container exits, or ``should_stop()``."""
 
+    def serve(self, workload_id: str, proton_id: str) -> None:
+        """Send the workload's traffic to ``proton_id`` (and only to it): called whenever a
+        proton becomes the workload's active one, after its first start is ready, at a
+        replacement's switch and at a rollback. Idempotent; the other protons keep running
+        until they are stopped."""
+
     def replicas(self, workload_id: str, proton_id: str) -> tuple[ReplicaState, ...]:
         """The proton's replicas as they are now."""
 

@@ -242,6 +242,12 @@ class PodmanRuntime:
             verdicts[index] = "ready"
         return ReadyResult(ready=True, replicas=self._states(plan, verdicts))
 
+    def serve(self, workload_id: str, proton_id: str) -> None:
+        """Nothing to do: podman has no Service in front of the replicas. The invoke
+        proxy reaches each replica at its own published address and picks the workload's
+        active proton from the database on every request, so the role change that the
+        services record is the switch."""
+
     def replicas(self, workload_id: str, proton_id: str) -> tuple[ReplicaState, ...]:
         """Readiness is established by ``wait_ready``, which the services call before
         routing traffic; this engine keeps no record of it, so a replica whose containers
