@@ -16,6 +16,7 @@ from artifacts import selectors
 from artifacts.build_logs import build_log_text
 from artifacts.builds import build_cancel, build_start
 from artifacts.containers import built_from_source
+from artifacts.rights import artifact_rights
 from artifacts.sources import source_upload
 from console.errors import Conflict, Invalid
 from console.htmx import render_page, toast
@@ -33,7 +34,7 @@ def builds_context(request: HttpRequest, artifact_id: str) -> dict[str, object]:
         "artifact": artifact,
         "builds": builds,
         "buildable": [c["name"] for _, c in built_from_source(artifact.spec)],
-        "can_build": Action.EDIT in rights(request.user, artifact) and not artifact.is_locked,
+        "can_build": Action.EDIT in artifact_rights(artifact, rights(request.user, artifact)),
         "polling": any(build.is_active for build in builds),
     }
 

@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import ConfigDict
 
 from artifacts.models import Artifact
+from artifacts.rights import artifact_rights
 from artifacts.validators import ArtifactName, ArtifactSpec, Description, Tag, Tags
 from console.listing import ListQuery
 from console.permissions import Action
@@ -62,6 +63,8 @@ class ArtifactOut(WireModel):
 
     @classmethod
     def of(cls, artifact: Artifact, rights: frozenset[Action]) -> ArtifactOut:
+        """``rights`` are the caller's on the repository; the field lists what is left of
+        them for this artifact (a locked version cannot be updated or deleted)."""
         return cls(
             id=artifact.id,
             name=artifact.name,
@@ -73,7 +76,7 @@ class ArtifactOut(WireModel):
             spec=artifact.spec,
             creator=artifact.creator.username if artifact.creator else None,
             tags=[Tag.model_validate(tag) for tag in artifact.tags],
-            permissions=sorted(action.api_name for action in rights),
+            permissions=sorted(action.api_name for action in artifact_rights(artifact, rights)),
             locked_at=artifact.locked_at,
             locked_by=artifact.locked_by.username if artifact.locked_by else None,
             created_at=artifact.created_at,

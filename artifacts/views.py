@@ -23,6 +23,7 @@ from artifacts.build_views import builds_context
 from artifacts.constants import DEFAULT_GROUP_NAME
 from artifacts.diff import Change, artifact_diff, comparable, path_label
 from artifacts.models import Artifact
+from artifacts.rights import artifact_rights
 from artifacts.selectors import artifact_page_get, previous_version
 from artifacts.services import artifact_clone, artifact_delete, artifact_lock
 from artifacts.validators import lock_problems
@@ -149,14 +150,15 @@ def _editable(request: HttpRequest, artifact_id: str) -> Artifact:
 
 
 def _header_context(request: HttpRequest, artifact: Artifact) -> dict[str, Any]:
-    may_edit = Action.EDIT in rights(request.user, artifact)
+    held = rights(request.user, artifact)
+    may_edit = Action.EDIT in held
     return {
         "nav": "repositories",
         "artifact": artifact,
         "repository": artifact.repository,
         "can_clone": may_edit,
         # Editing, locking and deleting apply to drafts only; locked versions are permanent.
-        "can_change": may_edit and not artifact.is_locked,
+        "can_change": Action.EDIT in artifact_rights(artifact, held),
         # Who may run it: editors run drafts; anyone who sees a locked version runs it.
         "can_run": may_edit or artifact.is_locked,
     }

@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -67,21 +72,44 @@ def sqlite_database(path: Path) -> dict[str, Any]:
 BERTH_PRODUCTION = env_bool("BERTH_PRODUCTION", False)
 EMBEDDED_SECRET_KEY = "berth-embedded-default-key-do-not-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = os.environ.get("BERTH_SECRET_KEY", EMBEDDED_SECRET_KEY)
+_HOW_TO_MAKE_A_KEY = (
+    "set BERTH_SECRET_KEY to a long random secret, e.g. the output of "
+    '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
+)
 if BERTH_PRODUCTION and SECRET_KEY in {"", EMBEDDED_SECRET_KEY}:
     # The embedded key is public (it is in this file): anyone could forge sessions with it.
     raise ImproperlyConfigured(
         "BERTH_PRODUCTION is on but BERTH_SECRET_KEY is missing or the embedded development "
-        "key: set BERTH_SECRET_KEY to a long random secret (50+ characters), e.g. the output "
-        'of `python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
+        f"key: {_HOW_TO_MAKE_A_KEY}"
     )
-# Production never shows debug pages unless BERTH_DEBUG says so explicitly.
+# Django's own deployment check (security.W009) only warns about a weak key, and only when
+# someone runs `check --deploy`; production refuses to start with one, by the same measure.
+if BERTH_PRODUCTION and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+):
+    # The message never repeats the key: startup errors end up in logs.
+    raise ImproperlyConfigured(
+        f"BERTH_PRODUCTION is on but BERTH_SECRET_KEY is too weak: use at least "
+        f"{SECRET_KEY_MIN_LENGTH} characters and {SECRET_KEY_MIN_UNIQUE_CHARACTERS} different "
+        f"ones, not starting with {SECRET_KEY_INSECURE_PREFIX!r}; {_HOW_TO_MAKE_A_KEY}"
+    )
+# Debug pages show settings, source and local variables to whoever triggers an error, so
+# production refuses them outright rather than trusting a forgotten variable.
+if BERTH_PRODUCTION and env_bool("BERTH_DEBUG", False):
+    raise ImproperlyConfigured(
+        "BERTH_PRODUCTION is on but BERTH_DEBUG is on too: debug pages would show settings "
+        "and source to anyone; unset BERTH_DEBUG (or set it to 0) in production."
+    )
 DEBUG = env_bool("BERTH_DEBUG", not BERTH_PRODUCTION)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("BERTH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the console's sign-in throttle (console/admin_site.py).
+    "console.admin_site.BerthAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -114,31 +114,82 @@ def grants(obj: models.Model) -> list[Grant]:
     return sorted(result, key=lambda g: (g.recipient_type != RecipientType.USER, g.name.lower()))
 
 
-def solely_owned_by(group: Group) -> list[str]:
-    """Ids of the repositories and workloads whose only OWNER is ``group``."""
+# --- the last-OWNER guard ---------------------------------------------------------------
+# Every object keeps an *effective* OWNER: an active user, or a team with at least one
+# active member, holding the OWNER role. A deactivated user, or a team of deactivated users,
+# can neither sign in nor act, so its grant must not stand in for a real owner.
+
+
+def _effectively_owned(
+    guarded: type[models.Model], object_ids: Iterable[Any], *, without: User | Group | None
+) -> set[Any]:
+    """The ids among ``object_ids`` that have an effective OWNER, not counting ``without``
+    (as though it were gone: deleted or deactivated). Two queries."""
+    perm = codename(Action.SHARE, guarded)
+    ids = list(object_ids)
+    active_users = User.objects.filter(is_active=True)
+    if isinstance(without, User):
+        active_users = active_users.exclude(pk=without.pk)
+    active_teams = Group.objects.filter(user__in=active_users)
+    if isinstance(without, Group):
+        active_teams = active_teams.exclude(pk=without.pk)
+    by_users = user_grants(guarded).filter(
+        content_object_id__in=ids, permission__codename=perm, user__in=active_users
+    )
+    by_teams = group_grants(guarded).filter(
+        content_object_id__in=ids, permission__codename=perm, group__in=active_teams
+    )
+    return set(by_users.values_list("content_object_id", flat=True)) | set(
+        by_teams.values_list("content_object_id", flat=True)
+    )
+
+
+OwnedIds = dict[type[models.Model], set[Any]]
+
+
+def owned_by(recipient: User | Group) -> OwnedIds:
+    """The repositories and workloads ``recipient`` holds OWNER on, per guarded model: a
+    team's own grants; a user's own and its teams' (they count on its being active)."""
     from repositories.models import ArtifactRepository
     from workloads.models import Workload
 
-    sole: list[str] = []
+    owned: OwnedIds = {}
     for guarded in (ArtifactRepository, Workload):
         perm = codename(Action.SHARE, guarded)
-        held = set(
-            group_grants(guarded)
-            .filter(group=group, permission__codename=perm)
-            .values_list("content_object_id", flat=True)
-        )
-        others = set(
-            user_grants(guarded)
-            .filter(content_object_id__in=held, permission__codename=perm)
-            .values_list("content_object_id", flat=True)
-        ) | set(
-            group_grants(guarded)
-            .filter(content_object_id__in=held, permission__codename=perm)
-            .exclude(group=group)
-            .values_list("content_object_id", flat=True)
-        )
-        sole += sorted(held - others)
-    return sole
+        teams = group_grants(guarded).filter(permission__codename=perm)
+        if isinstance(recipient, Group):
+            rows = [teams.filter(group=recipient)]
+        else:
+            own = user_grants(guarded).filter(user=recipient, permission__codename=perm)
+            rows = [own, teams.filter(group__user=recipient)]
+        owned[guarded] = {
+            pk for row in rows for pk in row.values_list("content_object_id", flat=True)
+        }
+    return owned
+
+
+def left_without_owner(owned: OwnedIds, *, without: User | Group | None = None) -> list[str]:
+    """Ids of the objects in ``owned`` that have no effective OWNER (besides ``without``)."""
+    return [
+        str(pk)
+        for guarded, ids in owned.items()
+        for pk in sorted(ids - _effectively_owned(guarded, ids, without=without))
+    ]
+
+
+def solely_owned_by(recipient: User | Group) -> list[str]:
+    """Ids of the repositories and workloads that would have no effective OWNER without
+    ``recipient``: deleting a team, deleting or deactivating a user must leave them one."""
+    return left_without_owner(owned_by(recipient), without=recipient)
+
+
+def last_owner_conflict(who: str, orphans: Sequence[str], change: str) -> Conflict:
+    """The 409 for a change that would leave ``orphans`` without an active OWNER."""
+    return Conflict(
+        f"{who} is the only active OWNER of {', '.join(orphans)}; give those another OWNER "
+        f"before {change}.",
+        code="last_owner",
+    )
 
 
 def grant_summary(obj: models.Model) -> list[str]:
@@ -183,20 +234,47 @@ def parse_role_updates(entries: Any) -> list[RoleChange]:
     return changes
 
 
-def apply_role_changes(obj: models.Model, changes: Sequence[RoleChange]) -> None:
-    """Apply every change or none; the object must keep at least one OWNER (409).
+def apply_role_changes(
+    obj: models.Model, changes: Sequence[RoleChange], *, actor: User | None = None
+) -> None:
+    """Apply every change or none; the object must keep an effective OWNER (409).
 
     The caller holds the guarded row FOR UPDATE, so two updates cannot each remove a
-    different last owner.
+    different last owner. Whoever loses EDIT on a repository stops running its drafts.
     """
     with transaction.atomic():
         for change in changes:
             _set_role(obj, change.recipient, change.role)
-        if not any(grant.role is Role.OWNER for grant in grants(obj)):
+        if not _effectively_owned(_guarded_type(obj), [obj.pk], without=None):
             raise Conflict(
-                "This would leave no OWNER; give another user or team the OWNER role first.",
+                "This would leave no OWNER: give another active user, or a team with an "
+                "active member, the OWNER role first.",
                 code="last_owner",
             )
+        _stop_drafts_of_lost_editors(obj, changes, actor)
+
+
+def _stop_drafts_of_lost_editors(
+    obj: models.Model, changes: Sequence[RoleChange], actor: User | None
+) -> None:
+    """Authority follows the artifact: the workloads that recipients left without EDIT on
+    a repository run on its drafts are stopped (``workloads_stop_on_lost_edit``)."""
+    # Imported late: the repositories and workloads apps build on this module.
+    from repositories.models import ArtifactRepository
+    from workloads.services import workloads_stop_on_lost_edit
+
+    if not isinstance(obj, ArtifactRepository):
+        return
+    users: list[User] = []
+    for change in changes:
+        if change.role is not None and Action.EDIT in ROLE_ACTIONS[change.role]:
+            continue
+        recipient = change.recipient
+        users += list(recipient.user_set.all()) if isinstance(recipient, Group) else [recipient]
+    changed_by = f"role changed by {actor.get_username()}" if actor else "role changed"
+    workloads_stop_on_lost_edit(
+        actor=actor, users=users, why=changed_by, repository_ids=[str(obj.pk)]
+    )
 
 
 def _parse_entry(entry: Any) -> RoleChange:

@@ -1,4 +1,5 @@
-"""Team pages for staff: list and create teams, add and remove members."""
+"""Team pages: staff read teams and their members; superusers also create teams and add
+and remove members (``console.teams`` decides, the pages only hide what it would refuse)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,12 @@ def team_list(request: HttpRequest) -> HttpResponse:
         except (Invalid, Conflict) as problem:
             error, status = problem.detail, problem.status_code
     rows = Group.objects.order_by("name").prefetch_related("user_set")
-    return render(request, "console/teams.html", {"teams": rows, "error": error}, status=status)
+    context = {
+        "teams": rows,
+        "error": error,
+        "can_manage": teams.may_manage_teams(signed_in(request.user)),
+    }
+    return render(request, "console/teams.html", context, status=status)
 
 
 @login_required
@@ -54,12 +60,13 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
                 username=request.POST.get("username", ""),
             )
             return redirect("team-detail", team_id=team.pk)
-        except Invalid as problem:
+        except (Invalid, Conflict) as problem:
             error, status = problem.detail, problem.status_code
     members = team.user_set.order_by("username")
-    return render(
-        request,
-        "console/team.html",
-        {"team": team, "members": members, "error": error},
-        status=status,
-    )
+    context = {
+        "team": team,
+        "members": members,
+        "error": error,
+        "can_manage": teams.may_manage_teams(signed_in(request.user)),
+    }
+    return render(request, "console/team.html", context, status=status)

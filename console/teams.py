@@ -1,6 +1,10 @@
-"""Teams (Django groups) and their members. Staff manage them; roles are shared with them.
+"""Teams (Django groups) and their members. Superusers manage them, staff read them; roles
+are shared with them.
 
-``actor=None`` is an operator at the command line, who already holds the machine.
+A member gets every role its teams hold, so whoever changes membership can raise anyone's
+rights, their own included: that is a superuser's power, and staff (who only read
+everything) must not have it. ``actor=None`` is an operator at the command line, who
+already holds the machine.
 Membership is read on every permission check, so a change applies from the next request.
 """
 
@@ -13,15 +17,25 @@ from django.db import IntegrityError, transaction
 
 from console import audit
 from console.errors import Conflict, Forbidden, Invalid, NotFound
-from console.sharing import solely_owned_by
+from console.sharing import last_owner_conflict, left_without_owner, owned_by, solely_owned_by
 
 TEAM_NAME_MAX_LENGTH = 150
 
 
 def require_staff(actor: User | None) -> None:
-    """Teams are managed by staff (and operators at the command line, ``actor=None``)."""
+    """Staff read teams (and operators at the command line, ``actor=None``)."""
     if actor is not None and not (actor.is_active and (actor.is_staff or actor.is_superuser)):
-        raise Forbidden("Only staff manage teams.")
+        raise Forbidden("Only staff see teams.")
+
+
+def may_manage_teams(actor: User | None) -> bool:
+    """Whether ``actor`` may create and delete teams and change their members."""
+    return actor is None or bool(actor.is_active and actor.is_superuser)
+
+
+def require_team_manager(actor: User | None) -> None:
+    if not may_manage_teams(actor):
+        raise Forbidden("Only superusers manage teams: members get the team's roles.")
 
 
 def _team(name_or_id: str | int) -> Group:
@@ -40,7 +54,7 @@ def _user(username: str) -> User:
 
 
 def team_create(*, actor: User | None, name: str) -> Group:
-    require_staff(actor)
+    require_team_manager(actor)
     name = name.strip()
     if not name or len(name) > TEAM_NAME_MAX_LENGTH or name.isdigit():
         raise Invalid.at(
@@ -56,24 +70,30 @@ def team_create(*, actor: User | None, name: str) -> Group:
         raise Conflict(f"A team named {name!r} exists already.", code="team_exists") from None
 
 
+def team_delete_refusal(team: Group) -> Conflict | None:
+    """Why ``team`` must not be deleted: its grants would vanish with it, and an object must
+    never be left without an active OWNER. ``None`` when nothing stands in the way."""
+    orphans = solely_owned_by(team)
+    if not orphans:
+        return None
+    return last_owner_conflict(f"Team {team.name}", orphans, "deleting the team")
+
+
 def team_delete(*, actor: User | None, team: str | int) -> None:
-    require_staff(actor)
+    require_team_manager(actor)
     with transaction.atomic():
         found = _team(team)
-        # Its grants would vanish with it; an object must never be left without an OWNER.
-        orphans = solely_owned_by(found)
-        if orphans:
-            raise Conflict(
-                f"Team {found.name} is the only OWNER of {', '.join(orphans)}; give those "
-                "another OWNER before deleting the team.",
-                code="last_owner",
-            )
+        refusal = team_delete_refusal(found)
+        if refusal:
+            raise refusal
         _record(actor, "team.delete", found)
+        members = list(found.user_set.all())
         found.delete()
+        _stop_drafts_of(actor, members, f"team {found.name} was deleted")
 
 
 def team_add_member(*, actor: User | None, team: str | int, username: str) -> None:
-    require_staff(actor)
+    require_team_manager(actor)
     with transaction.atomic():
         found = _team(team)
         found.user_set.add(_user(username))
@@ -81,11 +101,29 @@ def team_add_member(*, actor: User | None, team: str | int, username: str) -> No
 
 
 def team_remove_member(*, actor: User | None, team: str | int, username: str) -> None:
-    require_staff(actor)
+    require_team_manager(actor)
     with transaction.atomic():
         found = _team(team)
-        found.user_set.remove(_user(username))
+        member = _user(username)
+        owned = owned_by(found)
+        found.user_set.remove(member)
+        # Checked after the change: the team owns only while an active member is left.
+        orphans = left_without_owner(owned)
+        if orphans:
+            raise last_owner_conflict(
+                f"Team {found.name}", orphans, f"removing its last active member {username}"
+            )
         _record(actor, "team.remove_member", found, {"member": [username, None]})
+        _stop_drafts_of(actor, [member], f"removed from team {found.name}")
+
+
+def _stop_drafts_of(actor: User | None, members: list[User], why: str) -> None:
+    """Authority follows the artifact: what the team's EDIT let its members run on a
+    repository's drafts stops with it (``workloads_stop_on_lost_edit``)."""
+    # Imported late: the workloads app builds on the console.
+    from workloads.services import workloads_stop_on_lost_edit
+
+    workloads_stop_on_lost_edit(actor=actor, users=members, why=why)
 
 
 def _record(

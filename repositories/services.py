@@ -14,7 +14,7 @@ from artifacts.validators import field_problems, tags_normalized
 from console import audit
 from console.errors import Conflict, Invalid
 from console.etags import require_fresh
-from console.permissions import Action, Actor, get_for_user
+from console.permissions import Action, Actor, get_for_user, signed_in
 from console.services import unknown_fields
 from console.sharing import (
     Role,
@@ -115,7 +115,7 @@ def repository_share(*, actor: Actor, repository_id: str, data: Mapping[str, Any
         # Serialises role updates of one repository: the last-owner check sees them all.
         repository = ArtifactRepository.objects.select_for_update().get(pk=repository.pk)
         before = grant_summary(repository)
-        apply_role_changes(repository, changes)
+        apply_role_changes(repository, changes, actor=signed_in(actor))
         repository.save(update_fields=["updated_at"])
         audit.record(
             actor=actor,

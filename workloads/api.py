@@ -98,7 +98,7 @@ def start_workload(request: HttpRequest, workload_id: str) -> Status[WorkloadOut
 
 
 @router.post("/workloads/{workload_id}/stop", response={202: WorkloadOut, **ERROR_RESPONSES})
-@route_permission(Action.EDIT, on="workload")
+@route_permission(Action.DELETE, on="workload")  # EDIT or DELETE: may_stop
 def stop_workload(request: HttpRequest, workload_id: str) -> Status[WorkloadOut]:
     services.workload_stop(actor=request.user, workload_id=workload_id)
     return Status(202, _one(request, workload_id))

@@ -7,7 +7,7 @@ slow part — starting and stopping containers — to a worker task after commit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import partial
 from importlib import import_module
 from typing import Any
@@ -15,8 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from artifacts.constants import ArtifactStatus
 from artifacts.containers import containers
 from artifacts.image_access import require_pullable
 from artifacts.models import Artifact
@@ -26,7 +28,17 @@ from console import audit
 from console.errors import Conflict, Forbidden, Invalid, Problem
 from console.etags import require_fresh
 from console.ids import is_object_id
-from console.permissions import Action, Actor, get_for_user, require, signed_in
+from console.permissions import (
+    Action,
+    Actor,
+    get_for_user,
+    may_stop,
+    own_grants,
+    require,
+    rights,
+    signed_in,
+    visible,
+)
 from console.services import missing_fields, unknown_fields
 from console.sharing import (
     Role,
@@ -35,6 +47,7 @@ from console.sharing import (
     grant_summary,
     parse_share_request,
 )
+from repositories.models import ArtifactRepository
 from workloads.constants import (
     DRAFT_TTL,
     LIVE_STATUSES,
@@ -157,16 +170,70 @@ def workload_start(*, actor: Actor, workload_id: str) -> Workload:
 
 
 def workload_stop(*, actor: Actor, workload_id: str) -> Workload:
-    workload = get_for_user(actor, Workload.objects.all(), Action.EDIT, pk=workload_id)
+    workload = get_for_user(actor, Workload.objects.all(), Action.VIEW, pk=workload_id)
+    if not may_stop(rights(actor, workload)):
+        raise Forbidden()
     with transaction.atomic():
         workload = _held(workload)
-        if workload.status not in LIVE_STATUSES or workload.status == WorkloadStatus.STOPPING:
+        if not _stoppable(workload):
             raise Conflict(f"The workload is {workload.status}.", code="workload_not_running")
-        workload.status = WorkloadStatus.STOPPING
-        workload.save(update_fields=["status", "updated_at"])
+        _stop(workload)
         audit.record(actor=actor, action="workload.stop", obj=workload)
-        _enqueue("stop_workload", workload.id)
     return workload
+
+
+def workloads_stop_on_lost_edit(
+    *,
+    actor: User | None,
+    users: Iterable[User],
+    why: str,
+    repository_ids: Iterable[str] | None = None,
+) -> list[str]:
+    """Stop the live workloads on drafts that ``users`` run, wherever they no longer hold
+    EDIT on the draft's repository; ``why`` they lost it goes into the workloads' status
+    and the audit log. Returns the ids of those stopped.
+
+    Called, in their transaction, by the services that take EDIT away (a role lowered or
+    revoked, a team left). "Run" is wide on purpose: the workloads a user created and
+    those it may restart through its own grants, since either way it could go on running
+    edits of the draft it may no longer see; whoever still holds EDIT may start them
+    again. Workloads on locked versions keep running: a version cannot change under them.
+    """
+    stopped: list[str] = []
+    for user in users:
+        may_restart = own_grants(user, Workload.objects.all(), Action.EDIT).values("pk")
+        candidates = (
+            Workload.objects.filter(Q(creator=user) | Q(pk__in=may_restart))
+            .filter(artifact__status=ArtifactStatus.DRAFT, status__in=LIVE_STATUSES)
+            .exclude(status=WorkloadStatus.STOPPING)
+        )
+        if repository_ids is not None:
+            candidates = candidates.filter(artifact__repository_id__in=list(repository_ids))
+        # The workload rows only: the draft itself stays free to edit meanwhile.
+        held = list(candidates.select_for_update(of=("self",)).select_related("artifact"))
+        editable = set(
+            visible(
+                user,
+                ArtifactRepository.objects.filter(pk__in={w.artifact.repository_id for w in held}),
+                Action.EDIT,
+            ).values_list("pk", flat=True)
+        )
+        for workload in held:
+            if workload.artifact.repository_id not in editable:
+                reason = (
+                    f"Stopped because {user.get_username()} no longer holds EDIT on the "
+                    f"repository of this draft ({why})."
+                )
+                _stop(workload, reason=reason)
+                audit.record(
+                    actor=actor,
+                    kind="" if actor else "operator",
+                    action="workload.stop",
+                    obj=workload,
+                    changes={"reason": reason},
+                )
+                stopped.append(workload.pk)
+    return stopped
 
 
 def workload_settings_update(
@@ -353,6 +420,19 @@ def _require_workload_quota(*, holder: User, actor: Actor) -> None:
         raise Forbidden(
             f"{who} reached the limit of {limit} running workloads (BERTH_MAX_WORKLOADS_PER_USER)."
         )
+
+
+def _stoppable(workload: Workload) -> bool:
+    return workload.status in LIVE_STATUSES and workload.status != WorkloadStatus.STOPPING
+
+
+def _stop(workload: Workload, reason: str = "") -> None:
+    """Mark the held row stopping, with ``reason`` in its status, and have the worker stop
+    its containers through the stop task."""
+    workload.status = WorkloadStatus.STOPPING
+    workload.status_message = reason
+    workload.save(update_fields=["status", "status_message", "updated_at"])
+    _enqueue("stop_workload", workload.id)
 
 
 def _held(workload: Workload) -> Workload:

@@ -13,6 +13,7 @@ import artifacts.builds
 import artifacts.environments
 import artifacts.services
 import artifacts.sources
+import console.accounts
 import console.auth
 import console.teams
 import repositories.services
@@ -35,6 +36,7 @@ SERVICE_MODULES: list[ModuleType] = [
     workloads.services,
     console.auth,
     console.teams,
+    console.accounts,
 ]
 # Public functions of those modules that change nothing, each with the reason.
 READS_AND_CHECKS = {
@@ -49,6 +51,11 @@ READS_AND_CHECKS = {
     "api_key_for_request": "a throttled lookup",
     "user_for_key": "authentication: a throttled lookup",
     "require_staff": "a permission check",
+    "require_team_manager": "a permission check",
+    "may_manage_teams": "a permission predicate",
+    "require_superuser": "a permission check",
+    "team_delete_refusal": "a last-OWNER predicate",
+    "removal_refusal": "a last-OWNER predicate",
     "dockerfile_problems": "a check of a Dockerfile, asked before a build and by its worker",
     "api_key_list": "a read",
     "api_key_get": "a read",

@@ -157,10 +157,50 @@ def test_development_mode_keeps_plain_http_working() -> None:
     assert loaded["CSRF_TRUSTED_ORIGINS"] == []
 
 
-def test_debug_can_be_turned_on_explicitly_in_production_mode() -> None:
-    loaded = settings_with(BERTH_PRODUCTION="1", BERTH_SECRET_KEY=secret(), BERTH_DEBUG="1")
+@pytest.mark.parametrize(
+    "key",
+    ["abcde", "x" * 49, "ab" * 40, "abcd" * 20],
+    ids=["5-characters", "49-characters", "2-distinct", "4-distinct"],
+)
+def test_production_mode_refuses_a_short_or_monotonous_secret(key: str) -> None:
+    result = run(
+        ["manage.py", "check"],
+        BERTH_PRODUCTION="1",
+        BERTH_SECRET_KEY=key,
+        BERTH_ALLOWED_HOSTS="berth.example.com",
+    )
 
-    assert loaded["DEBUG"] is True
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "at least 50 characters and 5 different ones" in result.stderr
+    assert key not in result.stderr  # the refusal never repeats the secret
+
+
+def test_production_mode_accepts_a_secret_just_long_and_varied_enough() -> None:
+    loaded = settings_with(BERTH_PRODUCTION="1", BERTH_SECRET_KEY="abcde" * 10)
+
+    assert loaded["DEBUG"] is False
+
+
+@pytest.mark.parametrize("debug", ["1", "true", "on"])
+def test_production_mode_refuses_debug(debug: str) -> None:
+    result = run(
+        ["manage.py", "check"],
+        BERTH_PRODUCTION="1",
+        BERTH_SECRET_KEY=secret(),
+        BERTH_DEBUG=debug,
+        BERTH_ALLOWED_HOSTS="berth.example.com",
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "BERTH_DEBUG is on" in result.stderr
+
+
+def test_production_mode_accepts_debug_explicitly_off() -> None:
+    loaded = settings_with(BERTH_PRODUCTION="1", BERTH_SECRET_KEY=secret(), BERTH_DEBUG="0")
+
+    assert loaded["DEBUG"] is False
 
 
 def test_the_cache_is_local_memory_unless_a_redis_url_is_given() -> None:
