@@ -103,7 +103,7 @@ def test_the_policy_blocks_inline_script_and_the_watch_reports_it(
 def test_main_pages_work_under_the_policy(
     page: Page, watch: Watch, e2e_user: Callable[..., User], sign_in: Callable[[Page, str], None]
 ) -> None:
-    ana = e2e_user("ana", is_staff=True)
+    ana = e2e_user("ana", is_staff=True, is_superuser=True)  # teams: superusers only
     first = artifact_create(actor=ana, data=artifact_body(name="payments-api"))
     artifact_lock(actor=ana, artifact_id=first.pk)
     draft = artifact_create(
