@@ -156,7 +156,7 @@ def workload_start(*, actor: Actor, workload_id: str) -> Workload:
     workload = get_for_user(actor, Workload.objects.all(), Action.EDIT, pk=workload_id)
     with transaction.atomic():
         workload = _held(workload)
-        if workload.status in LIVE_STATUSES:
+        if not is_startable(workload):
             raise Conflict(f"The workload is already {workload.status}.", code="workload_running")
         if not workload.artifact.is_locked:
             _require_draft_free(workload.artifact, other_than=workload)
@@ -175,7 +175,7 @@ def workload_stop(*, actor: Actor, workload_id: str) -> Workload:
         raise Forbidden()
     with transaction.atomic():
         workload = _held(workload)
-        if not _stoppable(workload):
+        if not is_stoppable(workload):
             raise Conflict(f"The workload is {workload.status}.", code="workload_not_running")
         _stop(workload)
         audit.record(actor=actor, action="workload.stop", obj=workload)
@@ -422,7 +422,13 @@ def _require_workload_quota(*, holder: User, actor: Actor) -> None:
         )
 
 
-def _stoppable(workload: Workload) -> bool:
+def is_startable(workload: Workload) -> bool:
+    """Whether the workload's state lets it start now (the Start button asks here too)."""
+    return workload.status not in LIVE_STATUSES
+
+
+def is_stoppable(workload: Workload) -> bool:
+    """Whether the workload's state lets it stop now (the Stop button asks here too)."""
     return workload.status in LIVE_STATUSES and workload.status != WorkloadStatus.STOPPING
 
 

@@ -139,10 +139,8 @@ def _status_context(
         "expires_in": time_left(workload.expires_at),
         "replacement": running[0] if running else None,
         "poll_every": BUSY_POLL if busy else COUNTDOWN_POLL if workload.expires_at else "",
-        "can_start": may_edit and workload.status not in LIVE_STATUSES,
-        "can_stop": may_stop(granted)
-        and workload.status in LIVE_STATUSES
-        and workload.status != WorkloadStatus.STOPPING,
+        "can_start": may_edit and services.is_startable(workload),
+        "can_stop": may_stop(granted) and services.is_stoppable(workload),
         "protons": list(workload_protons(user=request.user, workload_id=workload.pk)),
         "events": list(
             workload_history(user=request.user, workload_id=workload.pk)[:HISTORY_SHOWN]
