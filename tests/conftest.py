@@ -18,8 +18,9 @@ from console.teams import team_add_member, team_create
 from repositories.models import ArtifactRepository
 
 # Registry, buildah and Celery worker fixtures for tests that build images; test images and
-# a podman store for tests that run workloads.
-pytest_plugins = ["tests.build_fixtures", "tests.workload_fixtures"]
+# a podman store for tests that run workloads; the guard that fails a test whose log lines
+# carry a secret.
+pytest_plugins = ["tests.build_fixtures", "tests.workload_fixtures", "tests.log_guard"]
 
 ARTIFACTS = "/api/v2/artifacts"
 REPOSITORIES = "/api/v2/artifactRepositories"
@@ -186,8 +187,9 @@ def fresh_cache() -> None:
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     """MD5 instead of PBKDF2 (about a second per user here): tests make many users and
-    sign in often; what they check does not depend on the hash."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    sign in often; what they check does not depend on the hash. The hasher also tells the
+    log guard every password it sees."""
+    settings.PASSWORD_HASHERS = ["tests.log_guard.RecordingPasswordHasher"]
 
 
 def share(repository_id: str, recipient: User | Group, role: str) -> None:

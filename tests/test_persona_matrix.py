@@ -49,8 +49,6 @@ from tests.console.test_route_permissions import api_operations, walk
 from workloads.constants import WorkloadStatus
 from workloads.models import Proton, Workload, WorkloadEvent
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 API_PREFIX = "/api/v2"
 WORKLOADS = "/api/v2/workloads"
 PERSONAS = ("owner", "editor", "consumer", "stranger", "anonymous", "staff")

@@ -73,12 +73,6 @@ HEX_ID = "65f0a1b2c3d4e5f6a7b8c9d0"
 BUILD = {"dockerfile": {"source": "provided"}}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    """Each test makes a user; PBKDF2 would cost about a second apiece."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- body builders ---------------------------------------------------------------------------
 
 

@@ -58,6 +58,9 @@ READS_AND_CHECKS = {
     "removal_refusal": "a last-OWNER predicate",
     "dockerfile_problems": "a check of a Dockerfile, asked before a build and by its worker",
     "api_key_list": "a read",
+    "bearer_token": "reads a request header",
+    "is_startable": "a state predicate",
+    "is_stoppable": "a state predicate",
     "api_key_get": "a read",
     "repository_open": "records repository.create itself; listed for the AST check below",
 }

@@ -22,8 +22,6 @@ from repositories.models import ArtifactRepository
 from tests.conftest import ARTIFACTS, REPOSITORIES, ApiClient, artifact_body, share
 from workloads.models import Workload
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 HIDDEN_NAME = "zephyr-hidden-service"
 HIDDEN_DESCRIPTION = "Quarterly numbers that nobody else may see"
 MISSING_ID = "ffffffffffffffffffffffff"

@@ -31,8 +31,6 @@ from repositories.models import (
 )
 from tests.conftest import REPOSITORIES, ApiClient
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 # API key lookup + COUNT + one page (artifact counts are subqueries of it)
 # + the caller's direct grants on the page + its teams' grants on the page.
 REPOSITORY_LIST_QUERIES = 5

@@ -18,8 +18,6 @@ from django.core.management import call_command
 from console import teams
 from tests.conftest import ARTIFACTS, REPOSITORIES, TEAM_NAME, ApiClient, share
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 MISSING_ID = "0123456789abcdef01234567"
 OWNER_RIGHTS = ["CAN_DELETE", "CAN_SHARE", "CAN_UPDATE", "CAN_VIEW"]
 EDITOR_RIGHTS = ["CAN_UPDATE", "CAN_VIEW"]

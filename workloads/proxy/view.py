@@ -26,7 +26,7 @@ from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from console.auth import user_for_key
+from console.auth import bearer_token, user_for_key
 from console.devserver import CLOSE_CONNECTION
 from console.errors import NotFound
 from console.permissions import Action, route_permission
@@ -213,9 +213,9 @@ def _refusal(finish: Callable[[int], None], status: int, detail: str) -> JsonRes
 
 
 def _caller(request: HttpRequest) -> Any:
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return user_for_key(request, header.removeprefix("Bearer ").strip())
+    token = bearer_token(request)
+    if token is not None:
+        return user_for_key(request, token)
     return request.user if request.user.is_authenticated else None
 
 
