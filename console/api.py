@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
@@ -66,3 +69,18 @@ def schema_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
             del loc[1]
         problems.append({"loc": loc, "msg": error["msg"], "type": error["type"]})
     return api.create_response(request, {"detail": problems}, status=422)
+
+
+@api.exception_handler(MultiPartParserError)
+def unreadable_form(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    """A multipart body Django cannot split (no boundary, broken framing) is bad input."""
+    problem = Invalid.at(msg=f"The body is not valid multipart/form-data: {exc}", type="multipart")
+    return domain_error(request, problem)
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A JSON or form body over Django's in-memory limit (uploaded files are not counted)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    detail = f"The request body is over the limit of {limit} bytes for JSON and form fields."
+    return api.create_response(request, {"detail": detail}, status=413)

@@ -16,6 +16,9 @@ from console.wire import WireModel
 ModelT = TypeVar("ModelT", bound=models.Model)
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+# Far past the end of any list, and well inside every database's integer range (an offset
+# beyond 64 bits is not even a number the database can read).
+MAX_OFFSET = 2**31 - 1
 
 
 class ListQuery(WireModel):
@@ -28,7 +31,7 @@ class ListQuery(WireModel):
     DEFAULT_ORDER: ClassVar[str] = "-createdAt"
     model_config = ConfigDict(json_schema_extra=lambda schema, cls: _document_order(schema, cls))
 
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     search: str | None = None
     order_by: str | None = None

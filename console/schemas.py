@@ -31,7 +31,8 @@ class Envelope[T](Schema):
     data: list[T]
 
 
-# Every route may answer with these, each with an ErrorOut body.
+# Every route may answer with these, each with an ErrorOut body (413: a body over the
+# limits, console/api.py and console/middleware.py).
 ERROR_RESPONSES: dict[int, type[ErrorOut]] = dict.fromkeys(
-    (401, 403, 404, 409, 412, 422, 429), ErrorOut
+    (401, 403, 404, 409, 412, 413, 422, 429), ErrorOut
 )

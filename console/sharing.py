@@ -282,7 +282,7 @@ def _parse_entry(entry: Any) -> RoleChange:
         raise Invalid.at(msg="Each entry is an object.", type="model_type")
     problems: list[Problem] = []
     kind = entry.get("shareRecipientType")
-    known_kind = kind in set(RecipientType)
+    known_kind = isinstance(kind, str) and kind in set(RecipientType)
     if not known_kind:
         problems.append(Problem(("shareRecipientType",), 'Use "user" or "group".', "enum"))
     name_keys = [_NAME_KEYS[RecipientType(str(kind))]] if known_kind else list(_NAME_KEYS.values())
@@ -336,13 +336,17 @@ def _recipient(kind: RecipientType, entry: Mapping[str, Any]) -> tuple[Any, Prob
     return found, None
 
 
+# Users and teams have 32-bit ids; a larger number names nobody.
+_LARGEST_ID = 2**31 - 1
+
+
 def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    """A recipient id given as a number or a string of ASCII digits ("²" is a digit to
+    ``str.isdigit`` but not to ``int``), or None."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _LARGEST_ID:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
     return None
 
 
