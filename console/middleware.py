@@ -91,3 +91,51 @@ class NulCharacterMiddleware:
                 }
                 return JsonResponse({"detail": [problem]}, status=422)
         return self.get_response(request)
+
+
+class HeadAsGetMiddleware:
+    """``HEAD`` wherever ``GET`` is allowed: the request runs as GET and answers its status
+    and headers without the body (``Content-Length`` still that of the body). The invoke
+    endpoints relay ``HEAD`` to the workload as it is."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "HEAD" or request.path_info.startswith(INVOKE_PREFIX):
+            return self.get_response(request)
+        request.method = "GET"
+        response = self.get_response(request)
+        if response.streaming:
+            response.close()
+            bodiless = HttpResponse(status=response.status_code, headers=response.headers)
+            bodiless.cookies = response.cookies
+            return bodiless
+        response.headers.setdefault("Content-Length", str(len(response.content)))
+        response.content = b""
+        return response
+
+
+class ApiEdgesMiddleware:
+    """Under ``/api/v2/``, an unknown path answers 404 and a method the path does not take
+    405 (with ``Allow``, HEAD listed beside GET) in the API's ``{"detail"}`` shape, not as
+    Django's HTML pages. The invoke endpoints answer as their workload does."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        path = request.path_info
+        if not path.startswith(API_PREFIX) or path.startswith(INVOKE_PREFIX):
+            return response
+        if response.status_code == 405:
+            allowed = {method.strip() for method in response.get("Allow", "").split(",")}
+            if "GET" in allowed:
+                allowed.add("HEAD")
+            refusal = JsonResponse({"detail": "Method not allowed."}, status=405)
+            refusal["Allow"] = ", ".join(sorted(allowed - {""}))
+            return refusal
+        if response.status_code == 404 and "json" not in response.get("Content-Type", ""):
+            return JsonResponse({"detail": "Not found."}, status=404)
+        return response

@@ -131,6 +131,9 @@ MIDDLEWARE = [
     "console.middleware.RequestLimitsMiddleware",
     "console.audit.RequestIdMiddleware",
     "console.middleware.NulCharacterMiddleware",
+    # Above everything that looks at the method, so HEAD is GET to them all.
+    "console.middleware.HeadAsGetMiddleware",
+    "console.middleware.ApiEdgesMiddleware",
     "console.middleware.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
